@@ -1,0 +1,2 @@
+# Tiny test kernels (placeholder until tests/kernels lands).
+kernels:
