@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+/* flashpan: the command line. `flashpan run --help` says what it does. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "boot/boot.h"
+#include "boot/cmdline.h"
+#include "devices/boot_timer.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+#include "vmm/cpu_profile.h"
+#include "vmm/exitcode.h"
+#include "vmm/kvm.h"
+#include "vmm/vcpu.h"
+
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
+#define DEFAULT_MEM_MIB 128
+#define MAX_MEM_MIB     (1024 * 1024)
+
+static uint64_t vmm_t0_ns;
+
+/* As early as a process can note the time: before main(). */
+__attribute__((constructor)) static void note_start_time(void)
+{
+	vmm_t0_ns = now_ns();
+}
+
+static const char usage[] =
+	"usage: flashpan run --kernel PATH [options]\n"
+	"\n"
+	"Boot a kernel in a KVM virtual machine.\n"
+	"\n"
+	"  --kernel PATH          ELF vmlinux (Linux 64-bit boot protocol or PVH) or bzImage\n"
+	"  --initrd PATH          initial ramdisk\n"
+	"  --cmdline STR          kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
+	"  --cpus N               vCPUs, 1 to 64 (default 1)\n"
+	"  --mem MiB              guest RAM in MiB, even, 16 or more (default 128)\n"
+	"  --hugepages            back guest RAM with huge pages (hugetlbfs must have room)\n"
+	"  --console TARGET       serial console: stdout (default), none, or a file path\n"
+	"  --cpu-profile P        auto (default), host or pvm-safe:\n"
+	"                           host      the CPUID KVM supports, per-vCPU APIC ids and topology\n"
+	"                           pvm-safe  host, minus what KVM's emulator on an emulating host\n"
+	"                                     (kvm_pvm) cannot run: CX16, POPCNT, XSAVE and the AVX\n"
+	"                                     family, SMEP, SMAP, INVPCID, RDRAND/RDSEED; no KVM\n"
+	"                                     paravirt CPUID leaves (no hypercalls); a Linux guest\n"
+	"                                     also gets \"" PVM_SAFE_LINUX_CMDLINE "\"\n"
+	"                           auto      pvm-safe when /sys/module/kvm_pvm exists, else host\n"
+	"  --boot-protocol P      auto (default: linux for bzImage and ELF), linux, or pvh\n"
+	"  --boot-timer           print when the guest writes 123 to I/O port 0x440\n"
+	"  -h, --help             this text\n"
+	"\n"
+	"Guest devices: COM1 8250 UART (0x3f8, IRQ 4), i8042 reset (0x64 <- 0xfe), boot timer\n"
+	"(port 0x440 <- 123), power off (any write to port 0x441), pvpanic (port 0x505 <- 1).\n"
+	"\n"
+	"Exit status:\n"
+	"  0  the guest reset (e.g. reboot=k) or powered off\n"
+	"  1  host-side failure at run time\n"
+	"  2  bad options or configuration, or an unusable kernel/initrd image\n"
+	"  3  KVM failure: /dev/kvm unusable or missing a capability, an ioctl failed,\n"
+	"     an unhandled exit or an instruction KVM could not emulate\n"
+	"  4  guest triple fault (shutdown)\n"
+	"  5  guest panic (pvpanic port, or Linux's panic banner on the console)\n"
+	"  128+N  stopped by signal N (SIGINT, SIGTERM); the guest was torn down cleanly\n";
+
+struct run_opts {
+	const char *kernel, *initrd, *cmdline, *console;
+	long cpus, mem_mib;
+	bool hugepages, boot_timer;
+	enum cpu_profile profile;
+	enum boot_protocol protocol;
+};
+
+static int config_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "flashpan: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'flashpan run --help'.\n");
+	return FP_EXIT_CONFIG;
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEM, O_CONSOLE, O_PROFILE,
+	       O_PROTOCOL, O_HUGE, O_TIMER };
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "initrd", required_argument, NULL, O_INITRD },
+		{ "cmdline", required_argument, NULL, O_CMDLINE },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "mem", required_argument, NULL, O_MEM },
+		{ "console", required_argument, NULL, O_CONSOLE },
+		{ "cpu-profile", required_argument, NULL, O_PROFILE },
+		{ "boot-protocol", required_argument, NULL, O_PROTOCOL },
+		{ "hugepages", no_argument, NULL, O_HUGE },
+		{ "boot-timer", no_argument, NULL, O_TIMER },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	*o = (struct run_opts){ .cmdline = DEFAULT_CMDLINE, .console = "stdout", .cpus = 1,
+				.mem_mib = DEFAULT_MEM_MIB };
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_KERNEL:
+			o->kernel = optarg;
+			break;
+		case O_INITRD:
+			o->initrd = optarg;
+			break;
+		case O_CMDLINE:
+			o->cmdline = optarg;
+			break;
+		case O_CPUS:
+			if (!parse_long(optarg, 1, VM_MAX_VCPUS, &o->cpus))
+				return config_error("--cpus must be a whole number from 1 to 64, not '%s'", optarg);
+			break;
+		case O_MEM:
+			if (!parse_long(optarg, 16, MAX_MEM_MIB, &o->mem_mib) || o->mem_mib % 2)
+				return config_error("--mem must be an even number of MiB from 16 to 1048576, not '%s'",
+						    optarg);
+			break;
+		case O_CONSOLE:
+			if (!*optarg)
+				return config_error("--console needs stdout, none or a file path%s", "");
+			o->console = optarg;
+			break;
+		case O_PROFILE:
+			if (cpu_profile_parse(optarg, &o->profile))
+				return config_error("--cpu-profile must be auto, host or pvm-safe, not '%s'", optarg);
+			break;
+		case O_PROTOCOL:
+			if (!strcmp(optarg, "auto"))
+				o->protocol = BOOT_PROTO_AUTO;
+			else if (!strcmp(optarg, "linux"))
+				o->protocol = BOOT_PROTO_LINUX;
+			else if (!strcmp(optarg, "pvh"))
+				o->protocol = BOOT_PROTO_PVH;
+			else
+				return config_error("--boot-protocol must be auto, linux or pvh, not '%s'", optarg);
+			break;
+		case O_HUGE:
+			o->hugepages = true;
+			break;
+		case O_TIMER:
+			o->boot_timer = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case ':':
+			return config_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return config_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return config_error("unexpected argument '%s'", argv[optind]);
+	if (!o->kernel)
+		return config_error("--kernel PATH is required%s", "");
+	return 0;
+}
+
+/* A Linux kernel gets the CPU profile's command-line additions; test kernels do not. */
+static bool kernel_is_linux(const char *path)
+{
+	struct stat st;
+	bool linux_image = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0x206) {
+		p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			/* bzImage setup header, or the banner every vmlinux carries. */
+			linux_image = !memcmp((char *)p + 0x202, "HdrS", 4) ||
+				      memmem(p, st.st_size, "Linux version ", 14);
+			munmap(p, st.st_size);
+		}
+	}
+	close(fd);
+	return linux_image;
+}
+
+static int open_console(const char *target, int *out_fd)
+{
+	if (!strcmp(target, "stdout")) {
+		*out_fd = STDOUT_FILENO;
+	} else if (!strcmp(target, "none")) {
+		*out_fd = -1;
+	} else {
+		*out_fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (*out_fd < 0) {
+			fprintf(stderr, "flashpan: cannot open console file %s: %s\n", target, strerror(errno));
+			return FP_EXIT_CONFIG;
+		}
+	}
+	return 0;
+}
+
+/* Console input only from a terminal or a pipe/socket (not /dev/null or a file). */
+static int console_input_fd(void)
+{
+	struct stat st;
+
+	if (fstat(STDIN_FILENO, &st) < 0)
+		return -1;
+	if (isatty(STDIN_FILENO) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+		return STDIN_FILENO;
+	return -1;
+}
+
+static struct termios saved_tty;
+static bool tty_raw;
+
+static void tty_set_raw(int fd)
+{
+	struct termios t;
+
+	if (fd < 0 || !isatty(fd) || tcgetattr(fd, &saved_tty) < 0)
+		return;
+	t = saved_tty;
+	cfmakeraw(&t);
+	t.c_oflag |= OPOST | ONLCR; /* keep the host's output translation */
+	t.c_lflag |= ISIG;          /* Ctrl-C still stops the VMM */
+	if (tcsetattr(fd, TCSANOW, &t) == 0)
+		tty_raw = true;
+}
+
+static void tty_restore(void)
+{
+	if (tty_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+}
+
+static void on_stop_event(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+
+	loop_stop(&vm->loop);
+}
+
+struct signal_ctx {
+	struct vm *vm;
+	int fd;
+};
+
+static void on_signalfd(void *opaque, uint32_t events)
+{
+	struct signal_ctx *sc = opaque;
+	struct signalfd_siginfo si;
+
+	if (read(sc->fd, &si, sizeof(si)) == sizeof(si))
+		vm_request_stop(sc->vm, 128 + (int)si.ssi_signo);
+	loop_stop(&sc->vm->loop);
+}
+
+static int run_vm(const struct run_opts *o)
+{
+	struct vm_config cfg = {
+		.mem_size = (uint64_t)o->mem_mib << 20,
+		.nr_cpus = (int)o->cpus,
+		.hugepages = o->hugepages,
+		.profile = cpu_profile_resolve(o->profile),
+	};
+	struct boot_config bcfg = { .kernel_path = o->kernel, .initrd_path = o->initrd,
+				    .protocol = o->protocol, .nr_cpus = (int)o->cpus };
+	struct boot_info binfo;
+	struct cmdline cl = { 0 };
+	struct signal_ctx sc = { .fd = -1 };
+	struct serial *serial = NULL;
+	const char *extra;
+	char err[512] = "";
+	int status = FP_EXIT_ERROR, out_fd = -1, in_fd;
+	sigset_t sigs;
+	struct vm vm;
+
+	if (access(o->kernel, R_OK) < 0)
+		return config_error("cannot read kernel '%s'", o->kernel);
+	if (o->initrd && access(o->initrd, R_OK) < 0)
+		return config_error("cannot read initrd '%s'", o->initrd);
+	status = open_console(o->console, &out_fd);
+	if (status)
+		return status;
+
+	/* SIGINT/SIGTERM arrive through a signalfd in the event loop, in every thread blocked. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+
+	if (vm_create(&vm, &cfg)) {
+		status = FP_EXIT_KVM;
+		goto out;
+	}
+	vm.t0_ns = vmm_t0_ns;
+	vm.boot_timer_print = o->boot_timer;
+
+	if (cmdline_init(&cl, o->cmdline))
+		goto out;
+	extra = cpu_profile_linux_cmdline(cfg.profile);
+	if (extra && kernel_is_linux(o->kernel) && !cmdline_has(&cl, "clearcpuid=") &&
+	    cmdline_append(&cl, "%s", extra))
+		goto out;
+	bcfg.cmdline = cl.buf;
+	if (boot_load(&vm.mem, &bcfg, &binfo, err, sizeof(err))) {
+		fprintf(stderr, "flashpan: %s\n", err);
+		status = FP_EXIT_CONFIG;
+		goto out;
+	}
+
+	in_fd = out_fd == STDOUT_FILENO ? console_input_fd() : -1;
+	serial = serial_create(&vm, out_fd, in_fd);
+	if (!serial || i8042_register(&vm) || boot_timer_register(&vm)) {
+		fprintf(stderr, "flashpan: cannot set up the legacy devices\n");
+		goto out;
+	}
+	sc.vm = &vm;
+	sc.fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sc.fd < 0 || loop_add(&vm.loop, sc.fd, EPOLLIN, on_signalfd, &sc) ||
+	    loop_add(&vm.loop, vm.stop_fd, EPOLLIN, on_stop_event, &vm)) {
+		perror("flashpan: event loop");
+		goto out;
+	}
+	if (vcpus_create(&vm, &binfo)) {
+		status = FP_EXIT_KVM;
+		goto out;
+	}
+	if (in_fd >= 0)
+		tty_set_raw(in_fd);
+	if (vcpus_start(&vm)) {
+		vm_request_stop(&vm, FP_EXIT_ERROR);
+	} else if (loop_run(&vm.loop)) {
+		perror("flashpan: event loop");
+		vm_request_stop(&vm, FP_EXIT_ERROR);
+	}
+	vcpus_stop(&vm);
+	tty_restore();
+	status = atomic_load(&vm.exit_status);
+	if (status < 0)
+		status = FP_EXIT_ERROR;
+out:
+	vcpus_destroy(&vm);
+	serial_destroy(serial);
+	if (sc.fd >= 0)
+		close(sc.fd);
+	vm_destroy(&vm);
+	cmdline_free(&cl);
+	if (out_fd > STDOUT_FILENO)
+		close(out_fd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct run_opts o;
+	const char *t0 = getenv("FLASHPAN_T0_NS");
+	int err;
+
+	/* A benchmark harness may pass its own fork time (CLOCK_MONOTONIC ns). */
+	if (t0 && *t0)
+		vmm_t0_ns = strtoull(t0, NULL, 10);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? FP_EXIT_CONFIG : 0;
+	}
+	if (strcmp(argv[1], "run")) {
+		fprintf(stderr, "flashpan: unknown command '%s'\nTry 'flashpan --help'.\n", argv[1]);
+		return FP_EXIT_CONFIG;
+	}
+	err = parse_run_opts(argc - 1, argv + 1, &o);
+	if (err)
+		return err;
+	return run_vm(&o);
+}
