@@ -127,7 +127,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 				.mem_mib = DEFAULT_MEM_MIB };
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_KERNEL:
 			o->kernel = optarg;
