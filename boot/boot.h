@@ -15,8 +15,14 @@
 
 #include "vmm/mem.h"
 
+/*
+ * AUTO: a bzImage boots with linux; an ELF vmlinux boots with linux (64-bit
+ * entry at e_entry) too, even when it carries a PVH note. Only an ELF whose
+ * e_entry lies in none of its loaded segments falls back to pvh, and only
+ * if it has a XEN_ELFNOTE_PHYS32_ENTRY note. PVH must be asked for by name.
+ */
 enum boot_protocol {
-	BOOT_PROTO_AUTO,  /* bzImage and ELF: linux; ELF without a usable entry but a PVH note: pvh */
+	BOOT_PROTO_AUTO,  /* see above */
 	BOOT_PROTO_LINUX, /* 64-bit entry, RSI = zero page */
 	BOOT_PROTO_PVH,   /* 32-bit entry from XEN_ELFNOTE_PHYS32_ENTRY, EBX = hvm_start_info */
 };
@@ -38,6 +44,18 @@ struct boot_info {
 };
 
 /*
+ * Limits and policies:
+ * - the kernel file must be a regular file no larger than guest RAM; ELF
+ *   segments must lie in RAM at or above 1 MiB (boot structures live below);
+ * - command line: at most hdr.cmdline_size bytes for a bzImage, 2047 for an
+ *   ELF (Linux's COMMAND_LINE_SIZE 2048 counts the NUL), NUL excluded;
+ * - initrd: page-aligned as high as possible below min(initrd_addr_max + 1,
+ *   end of RAM below 4 GiB) and above the kernel's end (for a bzImage that is
+ *   max(1 MiB + image, pref_address + init_size)); an empty initrd file is
+ *   treated as no initrd;
+ * - nr_cpus 1..64 (MP table);
+ * - the MP table is written for every protocol.
+ *
  * Load per `cfg` into `mem`. On failure returns -errno-ish negative value and
  * writes a one-line human-readable reason (no trailing newline) into err.
  */
