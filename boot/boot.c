@@ -9,6 +9,7 @@
  * 16 MiB), the initrd page-aligned as high as the kernel allows in low RAM.
  */
 #include "boot/boot.h"
+#include "boot/cmdline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,12 +91,15 @@ static int open_file(const char *what, const char *path, struct kernel_file *f,
 static int load_elf(struct guest_mem *mem, const struct kernel_file *f, enum boot_protocol want,
 		    struct linux_kernel *k, struct boot_info *out, char *err, size_t errlen)
 {
-	uint32_t pvh_entry = 0;
-	int ret, found;
+	struct elf_notes notes;
+	int ret;
 
 	ret = linux_load_elf(mem, f, k, err, errlen);
+	if (!ret)
+		ret = elf_read_notes(f, &notes, err, errlen);
 	if (ret)
 		return ret;
+	out->linux_image = notes.linux_note;
 	if (want == BOOT_PROTO_LINUX || (want == BOOT_PROTO_AUTO && k->entry64_ok)) {
 		if (!k->entry64_ok) {
 			snprintf(err, errlen, "kernel: entry point 0x%" PRIx64 " is not inside a loaded segment",
@@ -106,10 +110,7 @@ static int load_elf(struct guest_mem *mem, const struct kernel_file *f, enum boo
 		out->entry = k->entry64;
 		return 0;
 	}
-	found = pvh_find_entry(f, &pvh_entry, err, errlen);
-	if (found < 0)
-		return found;
-	if (!found) {
+	if (!notes.has_pvh_entry) {
 		if (want == BOOT_PROTO_PVH)
 			snprintf(err, errlen, "kernel: boot protocol pvh needs an XEN_ELFNOTE_PHYS32_ENTRY "
 				 "(type 18) note and this ELF has none");
@@ -118,13 +119,13 @@ static int load_elf(struct guest_mem *mem, const struct kernel_file *f, enum boo
 				 "and there is no PVH note", k->entry64);
 		return -ENOEXEC;
 	}
-	if (pvh_entry < k->start || pvh_entry >= k->end) {
+	if (notes.pvh_entry < k->start || notes.pvh_entry >= k->end) {
 		snprintf(err, errlen, "kernel: PVH entry 0x%x is outside the loaded kernel [0x%" PRIx64
-			 "-0x%" PRIx64 ")", pvh_entry, k->start, k->end);
+			 "-0x%" PRIx64 ")", notes.pvh_entry, k->start, k->end);
 		return -ENOEXEC;
 	}
 	out->protocol = BOOT_PROTO_PVH;
-	out->entry = pvh_entry;
+	out->entry = notes.pvh_entry;
 	return 0;
 }
 
@@ -165,6 +166,7 @@ static int load_kernel(struct guest_mem *mem, const struct boot_config *cfg,
 			goto out;
 		}
 		ret = linux_load_bzimage(mem, &f, k, err, errlen);
+		out->linux_image = true;
 		out->protocol = BOOT_PROTO_LINUX;
 		out->entry = k->entry64;
 	} else {
@@ -248,6 +250,7 @@ int boot_load(struct guest_mem *mem, const struct boot_config *cfg,
 	      struct boot_info *out, char *err, size_t errlen)
 {
 	struct linux_kernel k;
+	struct cmdline cl;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -261,7 +264,17 @@ int boot_load(struct guest_mem *mem, const struct boot_config *cfg,
 	out->kernel_start = k.start;
 	out->kernel_end = k.end;
 
-	ret = place_cmdline(mem, cfg->cmdline, &k, err, errlen);
+	ret = cmdline_init(&cl, cfg->cmdline);
+	/* The CPU profile's words are for Linux only, and only once. */
+	if (!ret && out->linux_image && cfg->linux_cmdline_extra && !cmdline_has(&cl, "clearcpuid="))
+		ret = cmdline_append(&cl, "%s", cfg->linux_cmdline_extra);
+	if (ret) {
+		cmdline_free(&cl);
+		snprintf(err, errlen, "boot: out of memory");
+		return ret;
+	}
+	ret = place_cmdline(mem, cl.buf, &k, err, errlen);
+	cmdline_free(&cl);
 	if (!ret)
 		ret = place_initrd(mem, cfg->initrd_path, &k, out, err, errlen);
 	if (ret)

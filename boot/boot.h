@@ -30,13 +30,15 @@ enum boot_protocol {
 struct boot_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: none */
-	const char *cmdline;     /* full command line, already including profile additions */
+	const char *cmdline;     /* the command line */
+	const char *linux_cmdline_extra; /* appended when the image is Linux (CPU profile); may be NULL */
 	enum boot_protocol protocol;
 	int nr_cpus;             /* for the MP table */
 };
 
 struct boot_info {
 	enum boot_protocol protocol; /* what was chosen (never AUTO) */
+	bool linux_image;            /* a bzImage, or an ELF with a "Linux" note */
 	uint64_t entry;              /* guest-physical RIP */
 	uint64_t boot_data;          /* RSI (zero page) for linux, EBX (start_info) for pvh */
 	uint64_t kernel_start, kernel_end; /* guest-physical range the image occupies */

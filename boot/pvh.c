@@ -32,10 +32,10 @@ static uint64_t align4(uint64_t x)
 /*
  * Walk one note segment: each note is namesz, descsz, type (32 bits each),
  * then the name and the descriptor, each padded to 4 bytes (ELF gABI, "Note
- * Section"). Returns 1 when the PVH entry note is found.
+ * Section"). Records the PVH entry and whether a "Linux" note is present.
  */
-static int pvh_scan_notes(const uint8_t *buf, uint64_t len, uint32_t *entry,
-			  char *err, size_t errlen)
+static int scan_notes(const uint8_t *buf, uint64_t len, struct elf_notes *out,
+		      char *err, size_t errlen)
 {
 	uint64_t off = 0;
 
@@ -51,6 +51,8 @@ static int pvh_scan_notes(const uint8_t *buf, uint64_t len, uint32_t *entry,
 		next = desc_off + align4(descsz);
 		if (next > len)
 			return 0; /* a truncated note ends the walk, like a reader that stops at garbage */
+		if (namesz == 6 && !memcmp(buf + name_off, "Linux", 6))
+			out->linux_note = true;
 		if (namesz == 4 && !memcmp(buf + name_off, "Xen", 4) &&
 		    type == XEN_ELFNOTE_PHYS32_ENTRY) {
 			uint64_t val = 0;
@@ -66,20 +68,21 @@ static int pvh_scan_notes(const uint8_t *buf, uint64_t len, uint32_t *entry,
 				snprintf(err, errlen, "kernel: PVH entry 0x%" PRIx64 " is not a 32-bit address", val);
 				return -ENOEXEC;
 			}
-			*entry = (uint32_t)val;
-			return 1;
+			out->pvh_entry = (uint32_t)val;
+			out->has_pvh_entry = true;
 		}
 		off = next;
 	}
 	return 0;
 }
 
-int pvh_find_entry(const struct kernel_file *f, uint32_t *entry, char *err, size_t errlen)
+int elf_read_notes(const struct kernel_file *f, struct elf_notes *out, char *err, size_t errlen)
 {
 	Elf64_Phdr phdr[LINUX_ELF_MAX_PHNUM];
 	Elf64_Ehdr eh;
 	int ret;
 
+	memset(out, 0, sizeof(*out));
 	ret = linux_elf_headers(f, &eh, phdr, err, errlen);
 	if (ret)
 		return ret;
@@ -104,7 +107,7 @@ int pvh_find_entry(const struct kernel_file *f, uint32_t *entry, char *err, size
 		if (ret)
 			snprintf(err, errlen, "kernel: cannot read note segment %d", i);
 		else
-			ret = pvh_scan_notes(buf, ph->p_filesz, entry, err, errlen);
+			ret = scan_notes(buf, ph->p_filesz, out, err, errlen);
 		free(buf);
 		if (ret)
 			return ret;

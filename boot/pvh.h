@@ -8,6 +8,7 @@
 #define FLASHPAN_BOOT_PVH_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "boot/linux.h"
@@ -46,12 +47,18 @@ struct hvm_memmap_table_entry {
 	uint32_t reserved;
 };
 
+/* What an ELF kernel's notes say. */
+struct elf_notes {
+	bool has_pvh_entry;  /* XEN_ELFNOTE_PHYS32_ENTRY found */
+	uint32_t pvh_entry;
+	bool linux_note;     /* a note owned by "Linux": the image is a Linux vmlinux */
+};
+
 /*
- * Look for the PHYS32_ENTRY note in the ELF's PT_NOTE segments. Returns 1 and
- * sets *entry if found, 0 if the image has none, or -errno with err set if
- * the image or the note is malformed.
+ * Walk the ELF's PT_NOTE segments. Returns 0 with *out filled, or -errno with
+ * err set if the image or a note is malformed.
  */
-int pvh_find_entry(const struct kernel_file *f, uint32_t *entry, char *err, size_t errlen);
+int elf_read_notes(const struct kernel_file *f, struct elf_notes *out, char *err, size_t errlen);
 
 /*
  * Write hvm_start_info at BOOT_PVH_INFO_ADDR, its memory map at

@@ -9,14 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
-#include "boot/cmdline.h"
 #include "devices/boot_timer.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
@@ -188,29 +186,6 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-/* A Linux kernel gets the CPU profile's command-line additions; test kernels do not. */
-static bool kernel_is_linux(const char *path)
-{
-	struct stat st;
-	bool linux_image = false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	void *p;
-
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0x206) {
-		p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (p != MAP_FAILED) {
-			/* bzImage setup header, or the banner every vmlinux carries. */
-			linux_image = !memcmp((char *)p + 0x202, "HdrS", 4) ||
-				      memmem(p, st.st_size, "Linux version ", 14);
-			munmap(p, st.st_size);
-		}
-	}
-	close(fd);
-	return linux_image;
-}
-
 static int open_console(const char *target, int *out_fd)
 {
 	if (!strcmp(target, "stdout")) {
@@ -295,10 +270,8 @@ static int run_vm(const struct run_opts *o)
 	struct boot_config bcfg = { .kernel_path = o->kernel, .initrd_path = o->initrd,
 				    .protocol = o->protocol, .nr_cpus = (int)o->cpus };
 	struct boot_info binfo;
-	struct cmdline cl = { 0 };
 	struct signal_ctx sc = { .fd = -1 };
 	struct serial *serial = NULL;
-	const char *extra;
 	char err[512] = "";
 	int status = FP_EXIT_ERROR, out_fd = -1, in_fd;
 	sigset_t sigs;
@@ -325,13 +298,8 @@ static int run_vm(const struct run_opts *o)
 	vm.t0_ns = vmm_t0_ns;
 	vm.boot_timer_print = o->boot_timer;
 
-	if (cmdline_init(&cl, o->cmdline))
-		goto out;
-	extra = cpu_profile_linux_cmdline(cfg.profile);
-	if (extra && kernel_is_linux(o->kernel) && !cmdline_has(&cl, "clearcpuid=") &&
-	    cmdline_append(&cl, "%s", extra))
-		goto out;
-	bcfg.cmdline = cl.buf;
+	bcfg.cmdline = o->cmdline;
+	bcfg.linux_cmdline_extra = cpu_profile_linux_cmdline(cfg.profile);
 	if (boot_load(&vm.mem, &bcfg, &binfo, err, sizeof(err))) {
 		fprintf(stderr, "flashpan: %s\n", err);
 		status = FP_EXIT_CONFIG;
@@ -374,7 +342,6 @@ out:
 	if (sc.fd >= 0)
 		close(sc.fd);
 	vm_destroy(&vm);
-	cmdline_free(&cl);
 	if (out_fd > STDOUT_FILENO)
 		close(out_fd);
 	return status;
