@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(
 	build-essential clang lld make pkg-config
-	liburing-dev libcmocka-dev libjansson-dev libseccomp-dev
+	liburing-dev libcmocka-dev libjansson-dev libseccomp-dev python3
 	busybox-static e2fsprogs erofs-utils cpio xz-utils zstd kmod
 	qemu-system-x86 socat hyperfine
 	linux-source-6.1 bc flex bison libelf-dev libssl-dev

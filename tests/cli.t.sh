@@ -84,3 +84,26 @@ if [ $rc -eq 0 ] && grep -q 'hello from' "$TMP/pipe.out" && [ ! -s "$TMP/pipe.er
 else
 	fail console-stdin-pipe "rc=$rc err=$(head -c 200 "$TMP/pipe.err")"
 fi
+
+# SIGTERM and SIGINT stop a running guest: status 128+N, no vCPU thread left behind.
+for sig in TERM INT; do
+	name=signal-$sig
+	"$FLASHPAN" run --kernel "$KERNELS/idle.elf" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do grep -q 'idle: halting' "$TMP/$name.out" && break; sleep 0.05; done
+	kill -s "$sig" "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid"
+		fail "$name" "still running 5 s after SIG$sig"
+		continue
+	fi
+	wait "$pid"
+	rc=$?
+	want=$((128 + $(kill -l "$sig")))
+	if [ "$rc" -eq "$want" ] && grep -q 'idle: halting' "$TMP/$name.out"; then
+		pass "$name"
+	else
+		fail "$name" "exit status $rc, want $want; $(head -c 200 "$TMP/$name.err")"
+	fi
+done
