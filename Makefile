@@ -32,6 +32,10 @@ $(B)/libflashpan.a: $(LIB_OBJS)
 $(B)/flashpan: $(B)/obj/vmm/main.o $(B)/libflashpan.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# A static build for the nested test VM, whose initramfs has no C library.
+$(B)/flashpan-static: $(B)/obj/vmm/main.o $(B)/libflashpan.a
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS)
+
 $(B)/tests/unit/%: tests/unit/%.c $(B)/libflashpan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libflashpan.a -lcmocka $(LDLIBS)
