@@ -339,9 +339,9 @@ static int run_vm(const struct run_opts *o)
 out:
 	vcpus_destroy(&vm);
 	serial_destroy(serial);
+	vm_destroy(&vm); /* unregisters sc.fd from the loop: close it after */
 	if (sc.fd >= 0)
 		close(sc.fd);
-	vm_destroy(&vm);
 	if (out_fd > STDOUT_FILENO)
 		close(out_fd);
 	return status;
