@@ -42,15 +42,20 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/libflashpan.a
 
 # Each part of the project adds its own targets here.
 include tests/kernels/kernels.mk
--include guest/kernel/kernel.mk
--include tests/vm/vm.mk
--include bench/bench.mk
+include guest/kernel/kernel.mk
+include tests/vm/vm.mk
+include bench/bench.mk
 
 deps:
 	./scripts/deps.sh
 
 test: all $(UNIT_BINS)
 	./tests/run.sh
+
+# The real guest kernel: in the nested test VM and, with pvm-safe, on this host.
+test-linux: all $(B)/flashpan-static kernel vm-image
+	GUEST_KERNEL_VMLINUX=$(GUEST_KERNEL_VMLINUX) GUEST_KERNEL_BZIMAGE=$(GUEST_KERNEL_BZIMAGE) \
+		./tests/linux/run.sh
 
 demo: deps all
 	$(B)/flashpan run --kernel $(B)/kernels/hello.elf
@@ -64,6 +69,8 @@ help:
 	@echo "make test        every fast test (unit, tiny kernels, CLI); ends with 'N passed, N failed'"
 	@echo "make test-linux  the real guest kernel: nested test VM and pvm-safe boot on this host"
 	@echo "make kernel      build the guest kernel (cached under /var/cache/flashpan)"
+	@echo "make vm-image    prepare the nested test VM (Debian cloud kernel + kvm modules, cached)"
+	@echo "make vm-selftest boot the nested test VM and check /dev/kvm inside it"
 	@echo "make bench       benchmarks side by side with QEMU microvm"
 	@echo "make demo        deps + build + boot the hello test kernel"
 

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# make test-linux: the real guest kernel.
+#  1. In the nested test VM (tests/vm, real KVM semantics): flashpan boots the
+#     guest vmlinux and bzImage with a busybox initramfs whose /init prints a
+#     marker and resets, with 1 and 2 vCPUs; each must exit 0.
+#  2. Directly on this host: the guest kernel with the pvm-safe CPU profile
+#     must reach "Run /init". On an emulating (kvm_pvm) host guest programs
+#     cannot make system calls (PLATFORM.md), so /init itself cannot run here.
+# Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+: "${GUEST_KERNEL_VMLINUX:?}" "${GUEST_KERNEL_BZIMAGE:?}"
+B=build
+work=$B/linux
+mkdir -p "$work"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+report() { # reads PASS/FAIL lines on stdin, echoes and counts them
+	while IFS= read -r line; do
+		echo "$line"
+		case $line in
+		PASS\ *) pass=$((pass + 1)) ;;
+		FAIL\ *) fail=$((fail + 1)) ;;
+		esac
+	done
+}
+
+# The test initramfs, uncompressed: gunzip inside the guest costs ~50 s on an emulating host.
+bash guest/kernel/mkinitramfs.sh "$tmp/initramfs.cpio.gz" tests/linux/guest-init.sh >/dev/null || exit 1
+gunzip -c "$tmp/initramfs.cpio.gz" >"$work/initramfs.cpio"
+
+# 1. Nested test VM.
+mkdir -p "$tmp/payload"
+cp "$B/flashpan-static" "$GUEST_KERNEL_VMLINUX" "$GUEST_KERNEL_BZIMAGE" "$work/initramfs.cpio" "$tmp/payload/"
+t0=$(date +%s.%N)
+tests/vm/run-in-vm.sh --smp 2 --timeout 600 --payload "$tmp/payload/flashpan-static" \
+	--payload "$tmp/payload/vmlinux" --payload "$tmp/payload/bzImage" \
+	--payload "$tmp/payload/initramfs.cpio" -- tests/linux/in-vm-boot.sh >"$tmp/nested.log" 2>&1
+vm_rc=$?
+report < <(grep -E '^(PASS|FAIL) ' "$tmp/nested.log")
+if [ "$(grep -cE '^(PASS|FAIL) ' "$tmp/nested.log")" -ne 4 ] || [ $vm_rc -ne 0 ]; then
+	echo "FAIL nested-vm: the test VM ended with status $vm_rc before reporting all 4 cases"
+	tail -n 30 "$tmp/nested.log"
+	fail=$((fail + 1))
+fi
+printf 'nested test VM: %.1f s wall for 4 boots (VM start and stop included)\n' \
+	"$(echo "$(date +%s.%N) - $t0" | bc)"
+
+# 2. This host, pvm-safe profile.
+name=host-pvm-safe-vmlinux
+t0=$(date +%s.%N)
+timeout -s KILL 400 "$B/flashpan" run --kernel "$GUEST_KERNEL_VMLINUX" --initrd "$work/initramfs.cpio" \
+	--mem 256 --cpu-profile pvm-safe --cmdline "console=ttyS0 reboot=k panic=1" \
+	--console "$tmp/host.log" </dev/null 2>"$tmp/host.err"
+rc=$?
+secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)")
+run_init=$(sed -n 's/^\[ *\([0-9.]*\)\] Run \/init as init process.*/\1/p' "$tmp/host.log")
+if [ -d /sys/module/kvm_pvm ]; then
+	echo "NOTE: this host's KVM is kvm_pvm: guest programs cannot make system calls (PLATFORM.md)."
+	echo "      /init's first syscall faults and the kernel panics (exit 5); only the kernel boot is checked."
+	want_rc=5
+else
+	want_rc=0
+fi
+if [ -z "$run_init" ]; then
+	echo "FAIL $name: the kernel never reached 'Run /init' (exit status $rc after $secs s)"
+	tail -n 20 "$tmp/host.log" "$tmp/host.err"
+	fail=$((fail + 1))
+elif ! grep -q 'Command line:.* noxsave clearcpuid=smap,smep,cx16,popcnt' "$tmp/host.log"; then
+	echo "FAIL $name: the pvm-safe profile's words are not on the kernel's command line"
+	fail=$((fail + 1))
+elif [ $rc -ne $want_rc ]; then
+	echo "FAIL $name: reached Run /init at ${run_init} s but exited $rc, want $want_rc"
+	tail -n 20 "$tmp/host.log" "$tmp/host.err"
+	fail=$((fail + 1))
+else
+	echo "PASS $name (Run /init at ${run_init} s guest time, $secs s wall, exit $rc)"
+	pass=$((pass + 1))
+fi
+cp "$tmp/host.log" "$work/host-pvm-safe.log"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
