@@ -17,6 +17,7 @@
 #include "boot/boot.h"
 #include "devices/boot_timer.h"
 #include "devices/i8042.h"
+#include "devices/rtc.h"
 #include "devices/serial.h"
 #include "vmm/cpu_profile.h"
 #include "vmm/exitcode.h"
@@ -59,7 +60,8 @@ static const char usage[] =
 	"  --boot-timer           print when the guest writes 123 to I/O port 0x440\n"
 	"  -h, --help             this text\n"
 	"\n"
-	"Guest devices: COM1 8250 UART (0x3f8, IRQ 4), i8042 reset (0x64 <- 0xfe), boot timer\n"
+	"Guest devices: COM1 8250 UART (0x3f8, IRQ 4), i8042 reset (0x64 <- 0xfe), CMOS RTC\n"
+	"(0x70/0x71, host UTC, read-only), boot timer\n"
 	"(port 0x440 <- 123), power off (any write to port 0x441), pvpanic (port 0x505 <- 1).\n"
 	"\n"
 	"Exit status:\n"
@@ -272,6 +274,7 @@ static int run_vm(const struct run_opts *o)
 	struct boot_info binfo;
 	struct signal_ctx sc = { .fd = -1 };
 	struct serial *serial = NULL;
+	struct rtc *rtc = NULL;
 	char err[512] = "";
 	int status = FP_EXIT_ERROR, out_fd = -1, in_fd;
 	sigset_t sigs;
@@ -308,7 +311,8 @@ static int run_vm(const struct run_opts *o)
 
 	in_fd = out_fd == STDOUT_FILENO ? console_input_fd() : -1;
 	serial = serial_create(&vm, out_fd, in_fd);
-	if (!serial || i8042_register(&vm) || boot_timer_register(&vm)) {
+	rtc = rtc_create(&vm);
+	if (!serial || !rtc || i8042_register(&vm) || boot_timer_register(&vm)) {
 		fprintf(stderr, "flashpan: cannot set up the legacy devices\n");
 		goto out;
 	}
@@ -339,6 +343,7 @@ static int run_vm(const struct run_opts *o)
 out:
 	vcpus_destroy(&vm);
 	serial_destroy(serial);
+	rtc_destroy(rtc);
 	vm_destroy(&vm); /* unregisters sc.fd from the loop: close it after */
 	if (sc.fd >= 0)
 		close(sc.fd);
