@@ -107,3 +107,24 @@ for sig in TERM INT; do
 		fail "$name" "exit status $rc, want $want; $(head -c 200 "$TMP/$name.err")"
 	fi
 done
+
+# --hugepages: more than the free huge pages is a host-side error (1) with a message, not a crash.
+free_huge=$(awk '/^HugePages_Free/ { print $2 }' /proc/meminfo)
+hp_size_kb=$(awk '/^Hugepagesize/ { print $2 }' /proc/meminfo)
+if [ "${hp_size_kb:-0}" -eq 2048 ]; then
+	want_mib=$(( (free_huge + 8) * 2 ))
+	run hugepages-short run --kernel "$HELLO" --hugepages --mem "$want_mib"
+	if [ $rc -eq 1 ] && grep -q 'huge pages' "$TMP/hugepages-short.err"; then
+		pass hugepages-short
+	else
+		fail hugepages-short "rc=$rc, want 1: $(head -c 200 "$TMP/hugepages-short.err")"
+	fi
+	if [ "$free_huge" -ge 8 ]; then
+		run hugepages run --kernel "$HELLO" --hugepages --mem 16
+		expect hugepages 0 'hello from'
+	else
+		skip hugepages "only $free_huge free 2 MiB huge pages (set /proc/sys/vm/nr_hugepages to try)"
+	fi
+else
+	skip hugepages "huge page size is ${hp_size_kb:-unknown} KiB, not 2 MiB"
+fi

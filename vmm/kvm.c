@@ -94,6 +94,8 @@ static int vm_setup_memory(struct vm *vm)
 	int err = guest_mem_init(&vm->mem, vm->cfg.mem_size, vm->cfg.hugepages);
 
 	if (err) {
+		if (vm->cfg.hugepages)
+			fprintf(stderr, "flashpan: (huge pages: see /proc/sys/vm/nr_hugepages)\n");
 		fprintf(stderr, "flashpan: cannot map %llu MiB of guest memory%s: %s\n",
 			(unsigned long long)(vm->cfg.mem_size >> 20),
 			vm->cfg.hugepages ? " with huge pages" : "", strerror(-err));

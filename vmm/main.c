@@ -276,7 +276,7 @@ static int run_vm(const struct run_opts *o)
 	struct serial *serial = NULL;
 	struct rtc *rtc = NULL;
 	char err[512] = "";
-	int status = FP_EXIT_ERROR, out_fd = -1, in_fd;
+	int status = FP_EXIT_ERROR, out_fd = -1, in_fd, err_code;
 	sigset_t sigs;
 	struct vm vm;
 
@@ -294,8 +294,10 @@ static int run_vm(const struct run_opts *o)
 	sigaddset(&sigs, SIGTERM);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
-	if (vm_create(&vm, &cfg)) {
-		status = FP_EXIT_KVM;
+	err_code = vm_create(&vm, &cfg);
+	if (err_code) {
+		/* Guest RAM that cannot be mapped is the host's shortage, not KVM's. */
+		status = err_code == -ENOMEM ? FP_EXIT_ERROR : FP_EXIT_KVM;
 		goto out;
 	}
 	vm.t0_ns = vmm_t0_ns;

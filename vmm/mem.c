@@ -13,8 +13,12 @@ int guest_mem_init(struct guest_mem *mem, uint64_t size, bool hugepages)
 	memset(mem, 0, sizeof(*mem));
 	if (size == 0 || size % (2ULL << 20))
 		return -EINVAL;
+	/*
+	 * Huge pages are reserved up front: with MAP_NORESERVE a shortage would
+	 * surface later as SIGBUS when the VMM or KVM first touches a page.
+	 */
 	if (hugepages)
-		flags |= MAP_HUGETLB;
+		flags = (flags & ~MAP_NORESERVE) | MAP_HUGETLB;
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
