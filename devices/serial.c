@@ -103,7 +103,11 @@ static void serial_transmit(struct serial *s, uint8_t c)
 	}
 	serial_watch_line(s, c);
 	if (s->out_fd >= 0) {
-		/* A console that cannot keep up loses output, never stalls the vCPU forever. */
+		/*
+		 * Blocking write: a console reader that falls behind slows the guest
+		 * down rather than losing its log. (Issue: a reader that never reads
+		 * stalls this vCPU; a buffered writer on the event loop is the cure.)
+		 */
 		while (write(s->out_fd, &c, 1) < 0 && errno == EINTR)
 			;
 	}
