@@ -21,6 +21,9 @@
 
 struct vcpu;
 struct kvm_cpuid2;
+struct virtio_dev;
+
+#define VM_MAX_VIRTIO_DEVS 19 /* one GSI each, 5..23 */
 
 struct vm_config {
 	uint64_t mem_size;       /* bytes */
@@ -46,6 +49,8 @@ struct vm {
 	atomic_bool guest_panicked;
 	uint64_t t0_ns;          /* CLOCK_MONOTONIC at VMM start */
 	bool boot_timer_print;
+	struct virtio_dev *virtio_devs[VM_MAX_VIRTIO_DEVS]; /* in the order they were added */
+	int nr_virtio_devs;
 };
 
 /*

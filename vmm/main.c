@@ -19,6 +19,8 @@
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "devices/virtio/mmio.h"
+#include "boot/cmdline.h"
 #include "vmm/cpu_profile.h"
 #include "vmm/exitcode.h"
 #include "vmm/kvm.h"
@@ -246,6 +248,19 @@ static void on_stop_event(void *opaque, uint32_t events)
 	loop_stop(&vm->loop);
 }
 
+/* One `virtio_mmio.device=4K@<base>:<gsi>` per device, in the order they were added. */
+static int add_virtio_cmdline(struct vm *vm, struct cmdline *cl)
+{
+	char word[64];
+
+	for (int i = 0; i < vm->nr_virtio_devs; i++) {
+		virtio_mmio_cmdline(vm->virtio_devs[i], word, sizeof(word));
+		if (cmdline_append(cl, "%s", word))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 struct signal_ctx {
 	struct vm *vm;
 	int fd;
@@ -275,6 +290,7 @@ static int run_vm(const struct run_opts *o)
 	struct signal_ctx sc = { .fd = -1 };
 	struct serial *serial = NULL;
 	struct rtc *rtc = NULL;
+	struct cmdline cl = { 0 };
 	char err[512] = "";
 	int status = FP_EXIT_ERROR, out_fd = -1, in_fd, err_code;
 	sigset_t sigs;
@@ -303,7 +319,10 @@ static int run_vm(const struct run_opts *o)
 	vm.t0_ns = vmm_t0_ns;
 	vm.boot_timer_print = o->boot_timer;
 
-	bcfg.cmdline = o->cmdline;
+	/* Devices that the guest finds through the command line come before the kernel load. */
+	if (cmdline_init(&cl, o->cmdline) || add_virtio_cmdline(&vm, &cl))
+		goto out;
+	bcfg.cmdline = cl.buf;
 	bcfg.linux_cmdline_extra = cpu_profile_linux_cmdline(cfg.profile);
 	if (boot_load(&vm.mem, &bcfg, &binfo, err, sizeof(err))) {
 		fprintf(stderr, "flashpan: %s\n", err);
@@ -346,6 +365,7 @@ out:
 	vcpus_destroy(&vm);
 	serial_destroy(serial);
 	rtc_destroy(rtc);
+	cmdline_free(&cl);
 	vm_destroy(&vm); /* unregisters sc.fd from the loop: close it after */
 	if (sc.fd >= 0)
 		close(sc.fd);
