@@ -113,7 +113,7 @@ static void virtio_reset(struct virtio_dev *d)
 	d->device_features_sel = d->driver_features_sel = d->queue_sel = 0;
 	d->driver_features = 0;
 	d->interrupt_status = 0;
-	d->warned = false;
+	/* d->warned stays set: a guest looping reset -> bad request must not flood the log. */
 }
 
 static void virtio_set_status(struct virtio_dev *d, uint32_t v)
@@ -160,6 +160,10 @@ static void virtio_queue_ready(struct virtio_dev *d, struct virtq *q, uint32_t v
 	}
 	if (q->ready)
 		return;
+	if (q->size > d->ops->queue_max) {
+		virtio_fail(d, "queue size larger than QueueNumMax");
+		return;
+	}
 	err = virtq_activate(q, &d->vm->mem, virtio_has_feature(d, VIRTIO_F_EVENT_IDX));
 	if (err)
 		virtio_fail(d, virtq_strerror(err));
