@@ -2,7 +2,8 @@
 # the Linux 64-bit boot protocol (ELF entry) and by PVH (Xen ELF note), so
 # flashpan and QEMU microvm boot the same file. Included by the top Makefile.
 
-KERNEL_NAMES := hello bootparams smp timer reset fault pvm-gaps panic poweroff idle
+KERNEL_NAMES := hello bootparams smp timer reset fault pvm-gaps panic poweroff idle \
+		blk-read blk-write blk-multi blk-hostile
 KERNEL_ELFS  := $(KERNEL_NAMES:%=$(B)/kernels/%.elf)
 KDIR   := tests/kernels
 KOBJ   := $(B)/kernels/obj
@@ -27,7 +28,9 @@ $(KOBJ)/%.o: $(KDIR)/%.S
 	$(KCC) $(KCFLAGS) -c $< -o $@
 
 # Kernel names use '-', source files '_' (pvm-gaps -> pvm_gaps.c).
-kobj_of = $(KOBJ)/$(subst -,_,$(1)).o $(if $(filter smp,$(1)),$(KOBJ)/smp_tramp.o)
+# blk-* kernels also link the virtio driver (virtio.c) and the virtio-blk requests.
+kobj_of = $(KOBJ)/$(subst -,_,$(1)).o $(if $(filter smp,$(1)),$(KOBJ)/smp_tramp.o) \
+	  $(if $(filter blk-%,$(1)),$(KOBJ)/virtio.o $(KOBJ)/blk_common.o)
 
 define KERNEL_RULE
 $(B)/kernels/$(1).elf: $(call kobj_of,$(1)) $(KCOMMON) $(KDIR)/kernel.ld
