@@ -6,7 +6,7 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	   -fno-strict-aliasing -D_GNU_SOURCE -I. -Iinclude -MMD -MP
-LDLIBS  += -lpthread
+LDLIBS  += -luring -lpthread
 B       := build
 
 # The VMM library: everything but the CLI entry point.
@@ -45,6 +45,7 @@ include tests/kernels/kernels.mk
 include guest/kernel/kernel.mk
 include tests/vm/vm.mk
 include bench/bench.mk
+include tests/fuzz/fuzz.mk
 
 deps:
 	./scripts/deps.sh

@@ -19,6 +19,7 @@
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "devices/virtio/blk.h"
 #include "devices/virtio/mmio.h"
 #include "boot/cmdline.h"
 #include "vmm/cpu_profile.h"
@@ -60,6 +61,12 @@ static const char usage[] =
 	"                           auto      pvm-safe when /sys/module/kvm_pvm exists, else host\n"
 	"  --boot-protocol P      auto (default: linux for bzImage and ELF), linux, or pvh\n"
 	"  --boot-timer           print when the guest writes 123 to I/O port 0x440\n"
+	"  --disk PATH[,ro][,id=NAME]\n"
+	"                         a virtio-blk disk (repeatable; the first is vda, then vdb, ...):\n"
+	"                         a raw image file (size a multiple of 512) or a block device,\n"
+	"                         locked against other writers; ro: read-only for the guest (and\n"
+	"                         opened read-only); id: the serial the guest reads (default: the\n"
+	"                         file name), 20 bytes at most\n"
 	"  -h, --help             this text\n"
 	"\n"
 	"Guest devices: COM1 8250 UART (0x3f8, IRQ 4), i8042 reset (0x64 <- 0xfe), CMOS RTC\n"
@@ -82,6 +89,8 @@ struct run_opts {
 	bool hugepages, boot_timer;
 	enum cpu_profile profile;
 	enum boot_protocol protocol;
+	struct blk_config disks[VM_MAX_VIRTIO_DEVS];
+	int nr_disks;
 };
 
 static int config_error(const char *fmt, const char *arg)
@@ -108,7 +117,7 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEM, O_CONSOLE, O_PROFILE,
-	       O_PROTOCOL, O_HUGE, O_TIMER };
+	       O_PROTOCOL, O_HUGE, O_TIMER, O_DISK };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -120,9 +129,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "boot-protocol", required_argument, NULL, O_PROTOCOL },
 		{ "hugepages", no_argument, NULL, O_HUGE },
 		{ "boot-timer", no_argument, NULL, O_TIMER },
+		{ "disk", required_argument, NULL, O_DISK },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	char err[256];
 	int c;
 
 	*o = (struct run_opts){ .cmdline = DEFAULT_CMDLINE, .console = "stdout", .cpus = 1,
@@ -173,6 +184,13 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			break;
 		case O_TIMER:
 			o->boot_timer = true;
+			break;
+		case O_DISK:
+			if (o->nr_disks == VM_MAX_VIRTIO_DEVS)
+				return config_error("at most %s disks", "19");
+			if (blk_config_parse(optarg, &o->disks[o->nr_disks], err, sizeof(err)))
+				return config_error("%s", err);
+			o->nr_disks++;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -291,6 +309,7 @@ static int run_vm(const struct run_opts *o)
 	struct serial *serial = NULL;
 	struct rtc *rtc = NULL;
 	struct cmdline cl = { 0 };
+	struct blk *disks[VM_MAX_VIRTIO_DEVS] = { 0 };
 	char err[512] = "";
 	int status = FP_EXIT_ERROR, out_fd = -1, in_fd, err_code;
 	sigset_t sigs;
@@ -300,9 +319,16 @@ static int run_vm(const struct run_opts *o)
 		return config_error("cannot read kernel '%s'", o->kernel);
 	if (o->initrd && access(o->initrd, R_OK) < 0)
 		return config_error("cannot read initrd '%s'", o->initrd);
+	/* Disks are checked (and locked) before anything else is set up. */
+	for (int i = 0; i < o->nr_disks; i++) {
+		if (blk_open(&o->disks[i], &disks[i])) {
+			status = FP_EXIT_CONFIG;
+			goto out_disks;
+		}
+	}
 	status = open_console(o->console, &out_fd);
 	if (status)
-		return status;
+		goto out_disks;
 
 	/* SIGINT/SIGTERM arrive through a signalfd in the event loop, in every thread blocked. */
 	sigemptyset(&sigs);
@@ -320,6 +346,10 @@ static int run_vm(const struct run_opts *o)
 	vm.boot_timer_print = o->boot_timer;
 
 	/* Devices that the guest finds through the command line come before the kernel load. */
+	for (int i = 0; i < o->nr_disks; i++) {
+		if (blk_attach(&vm, disks[i], (unsigned int)o->cpus))
+			goto out;
+	}
 	if (cmdline_init(&cl, o->cmdline) || add_virtio_cmdline(&vm, &cl))
 		goto out;
 	bcfg.cmdline = cl.buf;
@@ -363,6 +393,11 @@ static int run_vm(const struct run_opts *o)
 		status = FP_EXIT_ERROR;
 out:
 	vcpus_destroy(&vm);
+	/* In-flight disk I/O completes before guest memory goes away. */
+	for (int i = 0; i < o->nr_disks; i++) {
+		blk_destroy(disks[i]);
+		disks[i] = NULL;
+	}
 	serial_destroy(serial);
 	rtc_destroy(rtc);
 	cmdline_free(&cl);
@@ -371,6 +406,9 @@ out:
 		close(sc.fd);
 	if (out_fd > STDOUT_FILENO)
 		close(out_fd);
+out_disks:
+	for (int i = 0; i < o->nr_disks; i++)
+		blk_destroy(disks[i]);
 	return status;
 }
 

@@ -6,6 +6,8 @@
 #  2. Directly on this host: the guest kernel with the pvm-safe CPU profile
 #     must reach "Run /init". On an emulating (kvm_pvm) host guest programs
 #     cannot make system calls (PLATFORM.md), so /init itself cannot run here.
+#  3. Disks (tests/linux/disks.sh): ext4 root, erofs+ext4 overlay, ro and rw extra
+#     disks in the nested test VM; the written file is read back from the image here.
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -79,6 +81,17 @@ else
 	pass=$((pass + 1))
 fi
 cp "$tmp/host.log" "$work/host-pvm-safe.log"
+
+# 3. Disks (issue 3): rootfs/overlay/extra-disk images, two guest boots in the nested test VM,
+#    the written file read back here from the image (tests/linux/disks.sh; logs in build/linux/disks).
+fail_before=$fail
+bash tests/linux/disks.sh >"$tmp/disks.log" 2>&1
+disks_rc=$?
+report <"$tmp/disks.log"
+if [ $disks_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
+	echo "FAIL disks: tests/linux/disks.sh ended with status $disks_rc without a FAIL line"
+	fail=$((fail + 1))
+fi
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
