@@ -84,17 +84,19 @@ static int vcpu_set_msrs(struct vcpu *v)
 		{ MSR_MTRR_DEF_TYPE, (1 << 11) | 6 }, /* MTRRs on, default write-back */
 	};
 	const int n = sizeof(boot_msrs) / sizeof(boot_msrs[0]);
-	struct {
+	/* struct kvm_msrs ends in a flexible array: give it room for n entries. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[sizeof(boot_msrs) / sizeof(boot_msrs[0])];
+		uint8_t room[sizeof(struct kvm_msrs) + sizeof(boot_msrs) / sizeof(boot_msrs[0]) *
+						       sizeof(struct kvm_msr_entry)];
 	} msrs = { .hdr.nmsrs = n };
 	int set;
 
 	for (int i = 0; i < n; i++) {
-		msrs.e[i].index = boot_msrs[i].index;
-		msrs.e[i].data = boot_msrs[i].data;
+		msrs.hdr.entries[i].index = boot_msrs[i].index;
+		msrs.hdr.entries[i].data = boot_msrs[i].data;
 	}
-	set = ioctl(v->fd, KVM_SET_MSRS, &msrs);
+	set = ioctl(v->fd, KVM_SET_MSRS, &msrs.hdr);
 	if (set < 0) {
 		fprintf(stderr, "flashpan: vCPU %d: KVM_SET_MSRS: %s\n", v->index, strerror(errno));
 		return -errno;
