@@ -21,6 +21,7 @@
 #include "devices/serial.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/mmio.h"
+#include "devices/virtio/net.h"
 #include "boot/cmdline.h"
 #include "vmm/cpu_profile.h"
 #include "vmm/exitcode.h"
@@ -67,6 +68,13 @@ static const char usage[] =
 	"                         locked against other writers; ro: read-only for the guest (and\n"
 	"                         opened read-only); id: the serial the guest reads (default: the\n"
 	"                         file name), 20 bytes at most\n"
+	"  --net none|fd=N|tap=NAME[,mac=AA:FC:..][,mtu=M][,debug]\n"
+	"                         virtio-net over descriptor N (inherited: a TAP device, a SOCK_DGRAM\n"
+	"                         socket with one frame per datagram, or a SOCK_STREAM socket with a\n"
+	"                         4-byte big-endian length before each frame) or over TAP interface\n"
+	"                         NAME; MAC default AA:FC + a hash of --id; MTU default 1500; debug:\n"
+	"                         log the frame counters at exit (always logged when frames were dropped)\n"
+	"  --id NAME              the VM's id (default \"flashpan\"); names the default MAC address\n"
 	"  -h, --help             this text\n"
 	"\n"
 	"Guest devices: COM1 8250 UART (0x3f8, IRQ 4), i8042 reset (0x64 <- 0xfe), CMOS RTC\n"
@@ -91,6 +99,9 @@ struct run_opts {
 	enum boot_protocol protocol;
 	struct blk_config disks[VM_MAX_VIRTIO_DEVS];
 	int nr_disks;
+	const char *id, *net; /* --net is parsed after all options: its MAC depends on --id */
+	struct net_config net_cfg;
+	bool net_on;
 };
 
 static int config_error(const char *fmt, const char *arg)
@@ -117,7 +128,7 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEM, O_CONSOLE, O_PROFILE,
-	       O_PROTOCOL, O_HUGE, O_TIMER, O_DISK };
+	       O_PROTOCOL, O_HUGE, O_TIMER, O_DISK, O_NET, O_ID };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -130,6 +141,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "hugepages", no_argument, NULL, O_HUGE },
 		{ "boot-timer", no_argument, NULL, O_TIMER },
 		{ "disk", required_argument, NULL, O_DISK },
+		{ "net", required_argument, NULL, O_NET },
+		{ "id", required_argument, NULL, O_ID },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -192,6 +205,14 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 				return config_error("%s", err);
 			o->nr_disks++;
 			break;
+		case O_NET:
+			o->net = optarg;
+			break;
+		case O_ID:
+			if (!*optarg)
+				return config_error("--id needs a name%s", "");
+			o->id = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -205,6 +226,10 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		return config_error("unexpected argument '%s'", argv[optind]);
 	if (!o->kernel)
 		return config_error("--kernel PATH is required%s", "");
+	if (!o->id)
+		o->id = "flashpan";
+	if (o->net && net_parse_option(o->net, o->id, &o->net_cfg, &o->net_on, err, sizeof(err)))
+		return config_error("%s", err);
 	return 0;
 }
 
@@ -310,6 +335,8 @@ static int run_vm(const struct run_opts *o)
 	struct rtc *rtc = NULL;
 	struct cmdline cl = { 0 };
 	struct blk *disks[VM_MAX_VIRTIO_DEVS] = { 0 };
+	bool net_config_err;
+	struct net_dev *net = NULL;
 	char err[512] = "";
 	int status = FP_EXIT_ERROR, out_fd = -1, in_fd, err_code;
 	sigset_t sigs;
@@ -349,6 +376,10 @@ static int run_vm(const struct run_opts *o)
 	for (int i = 0; i < o->nr_disks; i++) {
 		if (blk_attach(&vm, disks[i], (unsigned int)o->cpus))
 			goto out;
+	}
+	if (o->net_on && !(net = net_create(&vm, &o->net_cfg, &net_config_err))) {
+		status = net_config_err ? FP_EXIT_CONFIG : FP_EXIT_ERROR;
+		goto out;
 	}
 	if (cmdline_init(&cl, o->cmdline) || add_virtio_cmdline(&vm, &cl))
 		goto out;
@@ -398,6 +429,7 @@ out:
 		blk_destroy(disks[i]);
 		disks[i] = NULL;
 	}
+	net_destroy(net);     /* logs its dropped-frame counters */
 	serial_destroy(serial);
 	rtc_destroy(rtc);
 	cmdline_free(&cl);

@@ -19,7 +19,9 @@ $(B)/fuzz/gen_seeds: tests/fuzz/gen_seeds.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o $@ $<
 
-fuzz: $(FUZZERS:%=$(B)/fuzz/%) $(B)/fuzz/gen_seeds
+# Second expansion: harness blocks below add to FUZZERS after this rule is read.
+.SECONDEXPANSION:
+fuzz: $$(addprefix $(B)/fuzz/,$$(FUZZERS)) $(B)/fuzz/gen_seeds
 	$(B)/fuzz/gen_seeds $(B)/fuzz/corpus
 	@set -e; for f in $(FUZZERS); do \
 		echo "== $$f: $(FUZZ_SECONDS) s"; \
@@ -29,3 +31,11 @@ fuzz: $(FUZZERS:%=$(B)/fuzz/%) $(B)/fuzz/gen_seeds
 		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)|^#[0-9]+.*DONE' $(B)/fuzz/$$f.log; \
 		echo "PASS $$f"; \
 	done
+
+# virtio-net: hostile rings and a hostile peer over a socketpair (tests/fuzz/fuzz_net.c).
+FUZZERS += fuzz_net
+NET_FUZZ_SRCS := tests/fuzz/fuzz_net.c devices/virtio/net.c devices/virtio/net_rx.c devices/virtio/net_tx.c \
+		 devices/virtio/net_backend.c devices/virtio/queue.c devices/virtio/mmio.c vmm/loop.c vmm/mem.c vmm/bus.c
+$(B)/fuzz/fuzz_net: $(NET_FUZZ_SRCS) tests/net/fake_driver.h
+	@mkdir -p $(dir $@) $(B)/fuzz/corpus/fuzz_net
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(NET_FUZZ_SRCS) -lpthread

@@ -4,6 +4,8 @@
 
 KERNEL_NAMES := hello bootparams smp timer reset fault pvm-gaps panic poweroff idle \
 		blk-read blk-write blk-multi blk-hostile
+# virtio-net (tests/net.t.sh): on the polling virtio driver.
+KERNEL_NAMES += net-basic
 KERNEL_ELFS  := $(KERNEL_NAMES:%=$(B)/kernels/%.elf)
 KDIR   := tests/kernels
 KOBJ   := $(B)/kernels/obj
@@ -30,7 +32,8 @@ $(KOBJ)/%.o: $(KDIR)/%.S
 # Kernel names use '-', source files '_' (pvm-gaps -> pvm_gaps.c).
 # blk-* kernels also link the virtio driver (virtio.c) and the virtio-blk requests.
 kobj_of = $(KOBJ)/$(subst -,_,$(1)).o $(if $(filter smp,$(1)),$(KOBJ)/smp_tramp.o) \
-	  $(if $(filter blk-%,$(1)),$(KOBJ)/virtio.o $(KOBJ)/blk_common.o)
+	  $(if $(filter blk-%,$(1)),$(KOBJ)/virtio.o $(KOBJ)/blk_common.o) \
+	  $(if $(filter net-%,$(1)),$(KOBJ)/virtio.o)
 
 define KERNEL_RULE
 $(B)/kernels/$(1).elf: $(call kobj_of,$(1)) $(KCOMMON) $(KDIR)/kernel.ld
