@@ -21,6 +21,7 @@
 #include "devices/serial.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/mmio.h"
+#include "devices/virtio/vsock.h"
 #include "devices/virtio/net.h"
 #include "boot/cmdline.h"
 #include "vmm/cpu_profile.h"
@@ -68,6 +69,11 @@ static const char usage[] =
 	"                         locked against other writers; ro: read-only for the guest (and\n"
 	"                         opened read-only); id: the serial the guest reads (default: the\n"
 	"                         file name), 20 bytes at most\n"
+	"  --vsock cid=C,uds=PATH virtio-vsock: the guest's CID C (3 or more); host side on the Unix\n"
+	"                         socket PATH (created; a stale one is replaced, a live one refused;\n"
+	"                         removed on exit). A client connects to PATH and writes\n"
+	"                         \"CONNECT <port>\\n\", reads \"OK <hostport>\\n\", then talks to the guest's\n"
+	"                         port; the guest's connections to host port P go to PATH_P\n"
 	"  --net none|fd=N|tap=NAME[,mac=AA:FC:..][,mtu=M][,debug]\n"
 	"                         virtio-net over descriptor N (inherited: a TAP device, a SOCK_DGRAM\n"
 	"                         socket with one frame per datagram, or a SOCK_STREAM socket with a\n"
@@ -99,6 +105,8 @@ struct run_opts {
 	enum boot_protocol protocol;
 	struct blk_config disks[VM_MAX_VIRTIO_DEVS];
 	int nr_disks;
+	uint64_t vsock_cid; /* 0: no vsock device */
+	char vsock_uds[VSOCK_UDS_MAX + 1];
 	const char *id, *net; /* --net is parsed after all options: its MAC depends on --id */
 	struct net_config net_cfg;
 	bool net_on;
@@ -128,7 +136,7 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEM, O_CONSOLE, O_PROFILE,
-	       O_PROTOCOL, O_HUGE, O_TIMER, O_DISK, O_NET, O_ID };
+	       O_PROTOCOL, O_HUGE, O_TIMER, O_DISK, O_VSOCK, O_NET, O_ID };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -141,6 +149,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "hugepages", no_argument, NULL, O_HUGE },
 		{ "boot-timer", no_argument, NULL, O_TIMER },
 		{ "disk", required_argument, NULL, O_DISK },
+		{ "vsock", required_argument, NULL, O_VSOCK },
 		{ "net", required_argument, NULL, O_NET },
 		{ "id", required_argument, NULL, O_ID },
 		{ "help", no_argument, NULL, 'h' },
@@ -205,6 +214,13 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 				return config_error("%s", err);
 			o->nr_disks++;
 			break;
+		case O_VSOCK: {
+			const char *why;
+
+			if (vsock_parse_option(optarg, &o->vsock_cid, o->vsock_uds, sizeof(o->vsock_uds), &why))
+				return config_error("--vsock: %s", why);
+			break;
+		}
 		case O_NET:
 			o->net = optarg;
 			break;
@@ -335,7 +351,8 @@ static int run_vm(const struct run_opts *o)
 	struct rtc *rtc = NULL;
 	struct cmdline cl = { 0 };
 	struct blk *disks[VM_MAX_VIRTIO_DEVS] = { 0 };
-	bool net_config_err;
+	struct vsock *vsock = NULL;
+	bool vsock_config_err, net_config_err;
 	struct net_dev *net = NULL;
 	char err[512] = "";
 	int status = FP_EXIT_ERROR, out_fd = -1, in_fd, err_code;
@@ -376,6 +393,10 @@ static int run_vm(const struct run_opts *o)
 	for (int i = 0; i < o->nr_disks; i++) {
 		if (blk_attach(&vm, disks[i], (unsigned int)o->cpus))
 			goto out;
+	}
+	if (o->vsock_cid && !(vsock = vsock_create(&vm, o->vsock_cid, o->vsock_uds, &vsock_config_err))) {
+		status = vsock_config_err ? FP_EXIT_CONFIG : FP_EXIT_ERROR;
+		goto out;
 	}
 	if (o->net_on && !(net = net_create(&vm, &o->net_cfg, &net_config_err))) {
 		status = net_config_err ? FP_EXIT_CONFIG : FP_EXIT_ERROR;
@@ -429,6 +450,7 @@ out:
 		blk_destroy(disks[i]);
 		disks[i] = NULL;
 	}
+	vsock_destroy(vsock); /* closes its connections, removes the socket file */
 	net_destroy(net);     /* logs its dropped-frame counters */
 	serial_destroy(serial);
 	rtc_destroy(rtc);

@@ -32,6 +32,14 @@ fuzz: $$(addprefix $(B)/fuzz/,$$(FUZZERS)) $(B)/fuzz/gen_seeds
 		echo "PASS $$f"; \
 	done
 
+# virtio-vsock: packet parser and connection state machine (tests/fuzz/fuzz_vsock.c).
+FUZZERS += fuzz_vsock
+VSOCK_FUZZ_SRCS := tests/fuzz/fuzz_vsock.c devices/virtio/vsock.c devices/virtio/vsock_conn.c devices/virtio/vsock_mux.c \
+		   devices/virtio/queue.c devices/virtio/mmio.c vmm/loop.c vmm/mem.c vmm/bus.c
+$(B)/fuzz/fuzz_vsock: $(VSOCK_FUZZ_SRCS) tests/vsock/harness.h
+	@mkdir -p $(dir $@) $(B)/fuzz/corpus/fuzz_vsock
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(VSOCK_FUZZ_SRCS) -lpthread
+
 # virtio-net: hostile rings and a hostile peer over a socketpair (tests/fuzz/fuzz_net.c).
 FUZZERS += fuzz_net
 NET_FUZZ_SRCS := tests/fuzz/fuzz_net.c devices/virtio/net.c devices/virtio/net_rx.c devices/virtio/net_tx.c \

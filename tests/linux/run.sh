@@ -8,6 +8,8 @@
 #     cannot make system calls (PLATFORM.md), so /init itself cannot run here.
 #  3. Disks (tests/linux/disks.sh): ext4 root, erofs+ext4 overlay, ro and rw extra
 #     disks in the nested test VM; the written file is read back from the image here.
+#  4. vsock (tests/vsock/linux.sh): echo through CONNECT/OK and guest-initiated
+#     connections, with the guest's own virtio-vsock driver, in the nested test VM.
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -90,6 +92,18 @@ disks_rc=$?
 report <"$tmp/disks.log"
 if [ $disks_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
 	echo "FAIL disks: tests/linux/disks.sh ended with status $disks_rc without a FAIL line"
+	fail=$((fail + 1))
+fi
+
+# 4. vsock (issue 5): the guest's virtio-vsock driver against the Unix-socket back end in the nested
+#    test VM: CONNECT/OK echo connections, a bulk echo, guest-initiated connections to PATH_5001
+#    (tests/vsock/linux.sh; logs in build/linux/vsock).
+fail_before=$fail
+bash tests/vsock/linux.sh >"$tmp/vsock.log" 2>&1
+vsock_rc=$?
+report <"$tmp/vsock.log"
+if [ $vsock_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
+	echo "FAIL vsock: tests/vsock/linux.sh ended with status $vsock_rc without a FAIL line"
 	fail=$((fail + 1))
 fi
 
