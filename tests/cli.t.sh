@@ -128,3 +128,9 @@ if [ "${hp_size_kb:-0}" -eq 2048 ]; then
 else
 	skip hugepages "huge page size is ${hp_size_kb:-unknown} KiB, not 2 MiB"
 fi
+
+# More virtio devices than GSIs: a configuration error, found before anything starts.
+dd if=/dev/zero of="$TMP/small.img" bs=4096 count=1 status=none
+many=()
+for _ in $(seq 19); do many+=(--disk "$TMP/small.img,ro"); done
+bad cli-too-many-devices "at most 19 virtio devices" run --kernel "$HELLO" "${many[@]}" --vsock "cid=3,uds=$TMP/v.sock"

@@ -246,6 +246,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		o->id = "flashpan";
 	if (o->net && net_parse_option(o->net, o->id, &o->net_cfg, &o->net_on, err, sizeof(err)))
 		return config_error("%s", err);
+	if (o->nr_disks + (o->vsock_cid != 0) + o->net_on > VM_MAX_VIRTIO_DEVS)
+		return config_error("at most %s virtio devices (disks, vsock and net together)", "19");
 	return 0;
 }
 
@@ -373,6 +375,8 @@ static int run_vm(const struct run_opts *o)
 	status = open_console(o->console, &out_fd);
 	if (status)
 		goto out_disks;
+	/* From here on a failure that sets no status of its own is a host-side one. */
+	status = FP_EXIT_ERROR;
 
 	/* SIGINT/SIGTERM arrive through a signalfd in the event loop, in every thread blocked. */
 	sigemptyset(&sigs);
