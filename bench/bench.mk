@@ -4,12 +4,14 @@
 #   host    start-up, lifecycle, footprint side by side with QEMU microvm on this host's /dev/kvm
 #   nested  boot of the guest kernel (make kernel) to /init inside the nested test VM (tests/vm),
 #           flashpan vs QEMU microvm; BENCH_NESTED_RUNS / _BUDGET / _SMP2 (see bench/run.sh)
-# Default: host only. `make bench BENCH_SECTIONS=nested` (or "host nested") runs the nested one
+#   blk     virtio-blk IOPS and MB/s (tests/kernels/blkbench.c, request loop at CPL3) vs QEMU
+#           microvm (cache=none, writeback) and the host's fio; BENCH_BLK_RUNS / _MS (~3 minutes)
+# Default: host and blk. `make bench BENCH_SECTIONS=nested` (or "host nested") runs the nested one
 # (about 4 minutes; one run in three so far hung the test VM, see bench/run.sh).
 # build/bench/kvm_steps (bench/kvm_steps.c) times a minimal VM's KVM ioctls step by step;
 # it is built here and run by hand (see its header).
 
-BENCH_SECTIONS ?= host
+BENCH_SECTIONS ?= host blk
 
 $(B)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

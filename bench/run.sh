@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # flashpan benchmarks, side by side with QEMU microvm. `make bench` runs this.
 #
-#   bench/run.sh [SECTION...]     sections: host (default), nested
+#   bench/run.sh [SECTION...]     sections: every section_NAME function below (default: host)
 #
 # Each section prints a markdown table to stdout and writes it to build/bench/SECTION.md.
 # Environment: BENCH_RUNS (runs per variant, default 25, at least 20 for the report),
@@ -337,8 +337,182 @@ section_nested() {
 	cat "$md"
 }
 
+# ---- section: blk ---------------------------------------------------------------------------
+# virtio-blk throughput against a file in the host page cache: tests/kernels/blkbench.c (its
+# request loop at CPL3, i.e. native on kvm_pvm hosts) on flashpan, and the same kernel on QEMU
+# microvm's virtio-blk-device (aio=io_uring, cache=none and cache=writeback); fio (io_uring,
+# buffered, no virtualization) on the same file gives the host's ceiling. Variants interleaved
+# round-robin, the order rotated every round; the image is read (cat) right before each run so
+# that it is in the page cache. Environment: BENCH_BLK_RUNS (rounds, default 5), BENCH_BLK_MS
+# (measured ms per test, default 1500; plus 200 ms of warm-up), FIO (default fio).
+# Raw results: build/bench/blk/ (runs.tsv, one console log per run).
+section_blk() {
+	local md=$OUT/blk.md res=$OUT/blk runs=${BENCH_BLK_RUNS:-5} ms=${BENCH_BLK_MS:-1500}
+	local fio=${FIO:-fio} kernel=$KERNELS/blkbench.elf warm=200 img tsc
+	local tests=qd1,qd32,seqr,seqw,notify
+	[ -x "$FLASHPAN" ] || die "$FLASHPAN missing (run make)"
+	[ -r "$kernel" ] || die "$kernel missing (run make kernels)"
+	[ -r /dev/kvm ] || die "/dev/kvm is not usable"
+	command -v "$fio" >/dev/null 2>&1 || die "blk: $fio not found (scripts/deps.sh installs it)"
+	rm -rf "$res" && mkdir -p "$res"
+	# The image lives in build/bench/blk (a disk file system: cache=none needs O_DIRECT, which
+	# tmpfs may refuse), 64 MiB of random bytes, removed at the end.
+	img=$res/disk.img
+	head -c $((64 << 20)) /dev/urandom >"$img"
+	${CC:-cc} -O2 -o "$TMP/tsc_khz" bench/blk/tsc_khz.c || die "blk: cannot build bench/blk/tsc_khz.c"
+	tsc=$("$TMP/tsc_khz" 300)
+	[ "$tsc" -gt 0 ] 2>/dev/null || die "blk: could not measure the TSC rate"
+	local cmdline="tsc_khz=$tsc blkbench.ms=$ms blkbench.warm=$warm blkbench.tests=$tests"
+	local tmo=$(( (4 * (ms + warm) + 250) / 1000 + 30 ))
+	# shellcheck disable=SC2054
+	local qbase=("$QEMU" -M microvm,x-option-roms=off,pit=off,pic=off,rtc=off,acpi=off,ioapic2=off
+		-accel kvm -cpu host,-arch-capabilities -m 256 -smp 1 -nodefaults -no-user-config
+		-display none -no-reboot -serial stdio -device i8042 -global virtio-mmio.force-legacy=false)
+	local f=$res/runs.tsv
+	: >"$f"
+
+	# blk_vmm NAME ROUND CMD...: one VMM run; its "end" lines become rows of runs.tsv:
+	# variant round test ops bytes cycles errors kicks resident_pct_after
+	blk_vmm() {
+		local name=$1 round=$2 log=$res/$1.$2.log rc=0 resid
+		shift 2
+		cat "$img" >/dev/null
+		timeout "$tmo" "$@" </dev/null >"$log" 2>&1 || rc=$?
+		resid=$(blk_resident)
+		if [ $rc != 0 ] || ! grep -q '^blkbench: done' "$log"; then
+			echo "bench: blk: $name run $round failed (status $rc); see $log" | tee -a "$res/failed" >&2
+			return 0
+		fi
+		sed -n 's/\r$//; s/^end \([a-z0-9]*\) ops=\([0-9]*\) bytes=\([0-9]*\) cycles=\([0-9]*\) errors=\([0-9]*\) kicks=\([0-9]*\).*/\1 \2 \3 \4 \5 \6/p' "$log" |
+			while read -r t o b c e k; do
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$round" "$t" "$o" "$b" "$c" "$e" "$k" "$resid"
+			done >>"$f"
+	}
+	# Share of the image in the page cache (fincore), in %; "" if unknown.
+	blk_resident() {
+		fincore -b -n -o RES "$img" 2>/dev/null | awk -v s=$((64 << 20)) '{ printf "%.0f", 100 * $1 / s }'
+	}
+	# blk_fio ROUND: the four workloads, fio's figures as rows per second (ops = IOPS, bytes = B/s,
+	# "cycles" = 1e9 ns).
+	blk_fio() {
+		local round=$1 spec t rw bs qd line resid
+		for spec in "qd1 randread 4k 1" "qd32 randread 4k 32" "seqr read 1M 4" "seqw write 1M 4"; do
+			read -r t rw bs qd <<<"$spec"
+			cat "$img" >/dev/null
+			# invalidate=0: fio's default drops the file's page cache before the job.
+			line=$("$fio" --name=blk --filename="$img" --ioengine=io_uring --direct=0 --invalidate=0 \
+				--rw="$rw" --bs="$bs" --iodepth="$qd" --runtime="${ms}ms" --ramp_time="${warm}ms" \
+				--time_based --minimal 2>>"$res/fio.err") || { echo "bench: blk: fio $t failed" >&2; continue; }
+			resid=$(blk_resident)
+			echo "$line" >>"$res/fio.$round.log"
+			# Terse v3: 7 read KiB/s, 8 read IOPS, 48 write KiB/s, 49 write IOPS.
+			awk -F';' -v t="$t" -v r="$round" -v res="$resid" '{
+				kib = $7 + $48; iops = $8 + $49
+				printf "fio\t%s\t%s\t%.0f\t%.0f\t%d\t0\t0\t%s\n", r, t, iops, kib * 1024, 1000000000, res }' \
+				<<<"$line" >>"$f"
+		done
+	}
+
+	local names=(fp q_none q_wb fio) n=4 i j k t0=$SECONDS
+	echo "bench: blk: $runs rounds of flashpan, QEMU cache=none, QEMU cache=writeback and fio;" \
+		"${ms} ms per test (TSC $tsc kHz)" >&2
+	for ((i = 0; i < runs; i++)); do
+		for ((j = 0; j < n; j++)); do
+			k=$(( (i + j) % n ))
+			case ${names[k]} in
+			fp) blk_vmm fp "$i" "$FLASHPAN" run --kernel "$kernel" --mem 256 --disk "$img" \
+				--cmdline "$cmdline" --console stdout ;;
+			q_none | q_wb)
+				[ "$HAVE_QEMU" = 1 ] || continue
+				local cache=none
+				[ "${names[k]}" = q_wb ] && cache=writeback
+				blk_vmm "${names[k]}" "$i" "${qbase[@]}" \
+					-drive "id=d0,file=$img,format=raw,if=none,aio=io_uring,cache=$cache" \
+					-device virtio-blk-device,drive=d0 -kernel "$kernel" -append "$cmdline" ;;
+			fio) blk_fio "$i" ;;
+			esac
+		done
+	done
+	local secs=$((SECONDS - t0))
+
+	# rate VARIANT TEST WHAT: median over runs of IOPS (WHAT=iops) or MiB/s (WHAT=mib); "" if none.
+	# Runs with errors are left out.
+	rate() {
+		awk -F'\t' -v v="$1" -v t="$2" -v w="$3" -v hz="$tsc" '$1 == v && $3 == t && $7 == 0 && $6 > 0 {
+			s = $6 / (v == "fio" ? 1e9 : hz * 1000)
+			print (w == "iops" ? $4 / s : $5 / s / 1048576) }' "$f" |
+			sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit
+				printf "%.6g\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+	}
+	nruns() { awk -F'\t' -v v="$1" -v t="$2" '$1 == v && $3 == t && $7 == 0 && $6 > 0' "$f" | wc -l; }
+	# Guest-visible cost of one QueueNotify write with nothing new to do, in us (median).
+	notify_us() {
+		awk -F'\t' -v v="$1" -v hz="$tsc" '$1 == v && $3 == "notify" && $4 > 0 { print $6 / (hz / 1000) / $4 }' "$f" |
+			sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "n/a"; exit }
+				printf "%.1f us\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+	}
+	fmtr() { # VALUE WHAT N
+		[ -n "$1" ] || { echo "n/a"; return; }
+		awk -v v="$1" -v w="$2" -v n="$3" 'BEGIN {
+			if (w == "iops") printf "%.1fk IOPS (n=%d)", v / 1000, n; else printf "%.0f MiB/s (n=%d)", v, n }'
+	}
+	verdict() { # FP QNONE QWB FIO
+		local a="n/a" b="n/a"
+		if [ -n "$1" ] && [ -n "$2" ] && [ -n "$3" ]; then
+			awk -v f="$1" -v x="$2" -v y="$3" 'BEGIN { exit !(f >= 1.5 * x && f >= 1.5 * y) }' && a=PASS || a=MISS
+		fi
+		if [ -n "$1" ] && [ -n "$4" ]; then
+			awk -v f="$1" -v h="$4" 'BEGIN { exit !(f >= 0.8 * h) }' && b=PASS || b=MISS
+		fi
+		echo ">= 1.5x QEMU: $a; >= 80 % fio: $b"
+	}
+	local fails resid_min
+	fails=$(( $(awk -F'\t' '$7 != 0' "$f" | wc -l) + $( (wc -l <"$res/failed") 2>/dev/null || echo 0) ))
+	resid_min=$(awk -F'\t' '$1 != "q_none" && $9 != "" { if (m == "" || $9 < m) m = $9 } END { print m }' "$f")
+	{
+		echo "## virtio-blk: flashpan vs QEMU microvm vs the host (fio)"
+		echo
+		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)," \
+			"kvm backend: $( [ -d /sys/module/kvm_pvm ] && echo 'kvm_pvm (guest CPL0 emulated, CPL3 native)' || echo 'hardware')."
+		echo "64 MiB raw image on $(df -T "$res" | awk 'NR == 2 { print $2 }'), read into the page cache before every run"
+		echo "(lowest share still resident after a flashpan, QEMU writeback or fio run: ${resid_min:-?} %; QEMU cache=none"
+		echo "reads with O_DIRECT, i.e. from the disk, and its O_DIRECT writes drop the cached pages). Medians of $runs rounds, variants interleaved;"
+		echo "${ms} ms measured per test after ${warm} ms of warm-up; ${secs} s. Failed or erroneous runs (excluded): $fails."
+		echo
+		echo "| workload | flashpan | QEMU cache=none | QEMU cache=writeback | fio (host) | flashpan/QEMU none | flashpan/QEMU wb | flashpan/fio | target |"
+		echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+		local spec t w label fp qn qw hf
+		for spec in "qd1 iops 4 KiB random read, QD 1" "qd32 iops 4 KiB random read, QD 32" \
+			"seqr mib 1 MiB sequential read, QD 4" "seqw mib 1 MiB sequential write, QD 4"; do
+			read -r t w label <<<"$spec"
+			fp=$(rate fp "$t" "$w"); qn=$(rate q_none "$t" "$w"); qw=$(rate q_wb "$t" "$w"); hf=$(rate fio "$t" "$w")
+			echo "| $label | $(fmtr "$fp" "$w" "$(nruns fp "$t")") | $(fmtr "$qn" "$w" "$(nruns q_none "$t")") |" \
+				"$(fmtr "$qw" "$w" "$(nruns q_wb "$t")") | $(fmtr "$hf" "$w" "$(nruns fio "$t")") |" \
+				"$(ratio "$fp" "$qn") | $(ratio "$fp" "$qw") | $(ratio "$fp" "$hf") | $(verdict "$fp" "$qn" "$qw" "$hf") |"
+		done
+		echo "| diagnostic: one QueueNotify write from CPL3 with an empty ring (guest-visible) | $(notify_us fp) |" \
+			"$(notify_us q_none) | $(notify_us q_wb) | | | | | |"
+		echo
+		echo "Method: build/kernels/blkbench.elf (tests/kernels/blkbench.c) sets up the device at CPL0, then runs"
+		echo "its request loop at CPL3 (own page tables with U/S=1 over the rings, buffers and MMIO window; iretq"
+		echo "with IF=0): QD requests always in flight (header, data, status descriptors), used ring polled,"
+		echo "EVENT_IDX negotiated (kicks only when avail_event asks; used_event kept behind: no interrupts),"
+		echo "random 4 KiB-aligned sectors for the 4 KiB tests, sequential offsets (wrapping) for 1 MiB."
+		echo "Rates are ops or bytes over the TSC time between the first and the last counted completion window"
+		echo "(TSC rate measured on the host with bench/blk/tsc_khz.c: $tsc kHz). flashpan: \`--mem 256 --disk IMG\`"
+		echo "(io_uring, buffered). QEMU $("$QEMU" --version 2>/dev/null | head -n1 | awk '{ print $4 }'):"
+		echo "\`${qbase[*]} -drive id=d0,file=IMG,format=raw,if=none,aio=io_uring,cache=none|writeback -device virtio-blk-device,drive=d0\`."
+		echo "fio $("$fio" --version 2>/dev/null): \`--ioengine=io_uring --direct=0 --invalidate=0 --rw=randread|read|write"
+		echo "--bs=4k|1M --iodepth=1|32|4 --runtime=${ms}ms --ramp_time=${warm}ms --time_based\` on the same file: the"
+		echo "host's own ceiling without virtualization. Raw runs and console logs: $res/."
+	} >"$md"
+	rm -f "$img"
+	cat "$md"
+}
+
 [ $# -gt 0 ] || set -- host
 for s in "$@"; do
-	declare -F "section_$s" >/dev/null || die "unknown section '$s' (known: host, nested)"
+	declare -F "section_$s" >/dev/null ||
+		die "unknown section '$s' (known: $(declare -F | sed -n 's/^declare -f section_//p' | tr '\n' ' '))"
 	"section_$s"
 done

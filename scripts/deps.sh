@@ -6,7 +6,7 @@ pkgs=(
 	build-essential clang lld make pkg-config
 	liburing-dev libcmocka-dev libjansson-dev libseccomp-dev python3
 	busybox-static e2fsprogs erofs-utils cpio xz-utils zstd kmod
-	qemu-system-x86 socat hyperfine
+	qemu-system-x86 socat hyperfine fio
 	linux-source-6.1 bc flex bison libelf-dev libssl-dev
 	libclang-rt-14-dev
 )

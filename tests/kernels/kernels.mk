@@ -3,7 +3,7 @@
 # flashpan and QEMU microvm boot the same file. Included by the top Makefile.
 
 KERNEL_NAMES := hello bootparams smp timer reset fault pvm-gaps panic poweroff idle \
-		blk-read blk-write blk-multi blk-hostile
+		blk-read blk-write blk-multi blk-hostile blkbench
 # virtio-net (tests/net.t.sh): on the polling virtio driver.
 KERNEL_NAMES += net-basic
 KERNEL_ELFS  := $(KERNEL_NAMES:%=$(B)/kernels/%.elf)
@@ -30,9 +30,9 @@ $(KOBJ)/%.o: $(KDIR)/%.S
 	$(KCC) $(KCFLAGS) -c $< -o $@
 
 # Kernel names use '-', source files '_' (pvm-gaps -> pvm_gaps.c).
-# blk-* kernels also link the virtio driver (virtio.c) and the virtio-blk requests.
+# blk-* kernels and blkbench also link the virtio driver (virtio.c) and the virtio-blk requests.
 kobj_of = $(KOBJ)/$(subst -,_,$(1)).o $(if $(filter smp,$(1)),$(KOBJ)/smp_tramp.o) \
-	  $(if $(filter blk-%,$(1)),$(KOBJ)/virtio.o $(KOBJ)/blk_common.o) \
+	  $(if $(filter blk-% blkbench,$(1)),$(KOBJ)/virtio.o $(KOBJ)/blk_common.o) \
 	  $(if $(filter net-%,$(1)),$(KOBJ)/virtio.o)
 
 define KERNEL_RULE
