@@ -46,6 +46,7 @@ include guest/kernel/kernel.mk
 include tests/vm/vm.mk
 include bench/bench.mk
 include tests/fuzz/fuzz.mk
+include guest/rootfs/rootfs.mk
 
 deps:
 	./scripts/deps.sh
