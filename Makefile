@@ -10,7 +10,7 @@ LDLIBS  += -luring -lpthread
 B       := build
 
 # The VMM library: everything but the CLI entry point.
-LIB_SRCS := $(wildcard vmm/*.c devices/*.c devices/virtio/*.c boot/*.c)
+LIB_SRCS := $(wildcard vmm/*.c devices/*.c devices/virtio/*.c boot/*.c api/*.c)
 LIB_SRCS := $(filter-out vmm/main.c,$(LIB_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 
@@ -46,6 +46,7 @@ include guest/kernel/kernel.mk
 include tests/vm/vm.mk
 include bench/bench.mk
 include tests/fuzz/fuzz.mk
+include api/api.mk
 include guest/rootfs/rootfs.mk
 
 deps:

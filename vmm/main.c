@@ -24,6 +24,7 @@
 #include "devices/virtio/vsock.h"
 #include "devices/virtio/net.h"
 #include "boot/cmdline.h"
+#include "vmm/config_file.h"
 #include "vmm/cpu_profile.h"
 #include "vmm/exitcode.h"
 #include "vmm/kvm.h"
@@ -43,6 +44,7 @@ __attribute__((constructor)) static void note_start_time(void)
 
 static const char usage[] =
 	"usage: flashpan run --kernel PATH [options]\n"
+	"       flashpan --config-file FILE [--api-sock PATH]   (see flashpan --config-file --help)\n"
 	"\n"
 	"Boot a kernel in a KVM virtual machine.\n"
 	"\n"
@@ -483,6 +485,18 @@ int main(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? FP_EXIT_CONFIG : 0;
+	}
+	/* The runtime's hypervisor command line: a JSON file translated into `run` arguments. */
+	if (config_file_mode(argc, argv)) {
+		struct config_file_args fa;
+
+		err = config_file_translate(argc, argv, &fa);
+		if (err || !fa.argc)
+			return err;
+		err = parse_run_opts(fa.argc - 1, fa.argv + 1, &o);
+		err = err ? err : run_vm(&o);
+		config_file_args_free(&fa);
+		return err;
 	}
 	if (strcmp(argv[1], "run")) {
 		fprintf(stderr, "flashpan: unknown command '%s'\nTry 'flashpan --help'.\n", argv[1]);
