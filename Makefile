@@ -48,6 +48,7 @@ include bench/bench.mk
 include tests/fuzz/fuzz.mk
 include api/api.mk
 include guest/rootfs/rootfs.mk
+include guest/guest.mk
 
 deps:
 	./scripts/deps.sh

@@ -47,3 +47,16 @@ NET_FUZZ_SRCS := tests/fuzz/fuzz_net.c devices/virtio/net.c devices/virtio/net_r
 $(B)/fuzz/fuzz_net: $(NET_FUZZ_SRCS) tests/net/fake_driver.h
 	@mkdir -p $(dir $@) $(B)/fuzz/corpus/fuzz_net
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(NET_FUZZ_SRCS) -lpthread
+
+# Guest agent: frames and JSON request bodies from the host (tests/fuzz/fuzz_agent.c).
+FUZZERS += fuzz_agent
+AGENT_FUZZ_SRCS := tests/fuzz/fuzz_agent.c guest/agent/frame.c guest/agent/request.c guest/agent/base64.c
+$(B)/fuzz/fuzz_agent: $(AGENT_FUZZ_SRCS) guest/agent/frame.h guest/agent/request.h guest/agent/base64.h
+	@mkdir -p $(dir $@) $(B)/fuzz/corpus/fuzz_agent
+	@printf '\x01\x00\x00\x00\x56{"command":"echo hi","working_dir":"/tmp","env":{"A":"b"},"stdin":"aGk=","user":"1:2"}' \
+		>$(B)/fuzz/corpus/fuzz_agent/exec
+	@printf '\x09\x00\x00\x00\x2a{"command":"sh","rows":24,"cols":80,"x":1}\x07\x00\x00\x00\x00' \
+		>$(B)/fuzz/corpus/fuzz_agent/tty
+	@printf '\x0e\x00\x00\x00\x2b{"path":"/a/b","content":"AAEC","mode":493}' >$(B)/fuzz/corpus/fuzz_agent/write
+	@printf '\x0d\x00\x00\x00\x1e{"host":"127.0.0.1","port":80}' >$(B)/fuzz/corpus/fuzz_agent/portfwd
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(AGENT_FUZZ_SRCS) -ljansson -lpthread
