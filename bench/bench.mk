@@ -6,12 +6,15 @@
 #           flashpan vs QEMU microvm; BENCH_NESTED_RUNS / _BUDGET / _SMP2 (see bench/run.sh)
 #   blk     virtio-blk IOPS and MB/s (tests/kernels/blkbench.c, request loop at CPL3) vs QEMU
 #           microvm (cache=none, writeback) and the host's fio; BENCH_BLK_RUNS / _MS (~3 minutes)
-# Default: host and blk. `make bench BENCH_SECTIONS=nested` (or "host nested") runs the nested one
+#   net     virtio-net frames/s and MB/s, 64 and 1500 B, both directions (tests/kernels/netbench.c at CPL3)
+#           over a socketpair and a TAP in a netns vs QEMU microvm and the host's ceiling (bench/net/netpeer.c);
+#           BENCH_NET_RUNS / _MS (~2 minutes)
+# Default: host, blk and net. `make bench BENCH_SECTIONS=nested` (or "host nested") runs the nested one
 # (about 4 minutes; one run in three so far hung the test VM, see bench/run.sh).
 # build/bench/kvm_steps (bench/kvm_steps.c) times a minimal VM's KVM ioctls step by step;
 # it is built here and run by hand (see its header).
 
-BENCH_SECTIONS ?= host blk
+BENCH_SECTIONS ?= host blk net vsock
 
 $(B)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

@@ -510,6 +510,268 @@ section_blk() {
 	cat "$md"
 }
 
+# ---- section: net ---------------------------------------------------------------------------
+# virtio-net frame rates, guest to host (tx) and host to guest (rx), 64- and 1500-byte frames
+# (Ethernet header included), from tests/kernels/netbench.c (its loop at CPL3, i.e. native on
+# kvm_pvm hosts; one test per boot) on flashpan and the same kernel on QEMU microvm's
+# virtio-net-device, over a SOCK_DGRAM socketpair and over a TAP in a network namespace made here.
+# Host side (bench/net/netpeer.c): a sink (tx) or a source (rx) on the other end of the socketpair;
+# on the TAP, the host stack takes tx frames (dropped: not for its MAC) and an AF_PACKET socket
+# sends rx frames. The host's ceiling: the same frames between two host processes on the same
+# kind of descriptor (socketpair sender -> receiver; writes into a TAP descriptor; AF_PACKET ->
+# reads from a TAP descriptor). Variants interleaved, the order rotated every round.
+# Environment: BENCH_NET_RUNS (rounds, default 5), BENCH_NET_MS (measured ms per run, default 800;
+# plus 200 ms of warm-up). Raw results: build/bench/net/ (runs.tsv, one console log per run).
+section_net() {
+	local md=$OUT/net.md res=$OUT/net runs=${BENCH_NET_RUNS:-5} ms=${BENCH_NET_MS:-800} warm=200
+	local kernel=$KERNELS/netbench.elf tsc peer ns="" have_tap=0
+	[ -x "$FLASHPAN" ] || die "$FLASHPAN missing (run make)"
+	[ -r "$kernel" ] || die "$kernel missing (run make kernels)"
+	[ -r /dev/kvm ] || die "/dev/kvm is not usable"
+	rm -rf "$res" && mkdir -p "$res"
+	${CC:-cc} -O2 -o "$TMP/tsc_khz" bench/blk/tsc_khz.c || die "net: cannot build bench/blk/tsc_khz.c"
+	${CC:-cc} -O2 -std=gnu11 -Wall -o "$TMP/netpeer" bench/net/netpeer.c || die "net: cannot build bench/net/netpeer.c"
+	peer=$TMP/netpeer
+	tsc=$("$TMP/tsc_khz" 300)
+	[ "$tsc" -gt 0 ] 2>/dev/null || die "net: could not measure the TSC rate"
+	# The TAP: a persistent fp0 (vnet_hdr) in a namespace of our own, no IPv6 chatter.
+	if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && command -v ip >/dev/null; then
+		ns=fpnetbench$$
+		if ip netns add "$ns" 2>/dev/null && ip netns exec "$ns" sh -c 'sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+			sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+			ip tuntap add dev fp0 mode tap vnet_hdr && ip link set fp0 up'; then
+			have_tap=1
+			trap 'ip netns del '"$ns"' 2>/dev/null; rm -rf "$TMP"' EXIT
+		else
+			echo "bench: net: cannot make a TAP in a network namespace; TAP rows will be n/a" >&2
+			ip netns del "$ns" 2>/dev/null
+		fi
+	else
+		echo "bench: net: TAP needs root, /dev/net/tun and iproute2; TAP rows will be n/a" >&2
+	fi
+	local tmo=$(( (ms + warm) / 1000 + 30 ))
+	# shellcheck disable=SC2054
+	local qbase=("$QEMU" -M microvm,x-option-roms=off,pit=off,pic=off,rtc=off,acpi=off,ioapic2=off
+		-accel kvm -cpu host,-arch-capabilities -m 128 -smp 1 -nodefaults -no-user-config
+		-display none -no-reboot -serial stdio -device i8042 -global virtio-mmio.force-legacy=false)
+	local f=$res/runs.tsv
+	: >"$f"
+
+	# net_run VARIANT ROUND BACKEND DIR SIZE: one run; appends "variant round backend dir size frames
+	# bytes seconds" to runs.tsv.
+	# shellcheck disable=SC2054
+	net_run() {
+		local v=$1 round=$2 be=$3 dir=$4 size=$5 log=$res/$1.$3.$4.$5.$2.log rc=0 line
+		local cl="console=ttyS0 tsc_khz=$tsc netbench.test=$dir netbench.size=$size netbench.ms=$ms netbench.warm=$warm"
+		local inns=() netopt=() qnet=() pre=()
+		[ "$be" = tap ] && inns=(ip netns exec "$ns")
+		if [ "$be" = dgram ]; then
+			pre=("$peer" launch "$( [ "$dir" = tx ] && echo sink || echo source)" "$size" --)
+			netopt=(--net fd=@FD@)
+			qnet=(-netdev dgram,id=n0,local.type=fd,local.str=3)
+		else
+			[ "$dir" = rx ] && pre=("$peer" tap-source fp0 "$size" --)
+			netopt=(--net tap=fp0)
+			qnet=(-netdev tap,id=n0,ifname=fp0,script=no,downscript=no)
+		fi
+		case $v in
+		fp) timeout "$tmo" "${inns[@]}" "${pre[@]}" "$FLASHPAN" run --kernel "$kernel" --mem 128 "${netopt[@]}" \
+			--cmdline "$cl" --console stdout </dev/null >"$log" 2>&1 || rc=$? ;;
+		qemu) timeout "$tmo" "${inns[@]}" "${pre[@]}" "${qbase[@]}" "${qnet[@]}" -device virtio-net-device,netdev=n0 \
+			-kernel "$kernel" -append "$cl" </dev/null >"$log" 2>&1 || rc=$? ;;
+		host | host1)
+			# host1: both processes on one CPU (taskset), about what a VMM has left beside its
+			# polling vCPU on a 2-CPU machine.
+			local pin=()
+			[ "$v" = host1 ] && pin=(taskset -c 0)
+			if [ "$be" = dgram ]; then
+				timeout "$tmo" "${pin[@]}" "$peer" ceiling dgram "$size" "$warm" "$ms" >"$log" 2>&1 || rc=$?
+			else
+				timeout "$tmo" "${inns[@]}" "${pin[@]}" "$peer" ceiling "tap-$dir" fp0 "$size" "$warm" "$ms" >"$log" 2>&1 || rc=$?
+			fi
+			line=$(sed -n 's/^ceiling frames=\([0-9]*\) bytes=\([0-9]*\) ns=\([0-9]*\).*/\1 \2 \3/p' "$log")
+			if [ $rc != 0 ] || [ -z "$line" ]; then
+				echo "bench: net: $v $be $dir $size run $round failed (status $rc); see $log" | tee -a "$res/failed" >&2
+				return 0
+			fi
+			read -r fr by nsec <<<"$line"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$round" "$be" "$dir" "$size" "$fr" "$by" \
+				"$(awk -v n="$nsec" 'BEGIN { printf "%.6f", n / 1e9 }')" >>"$f"
+			return 0 ;;
+		esac
+		line=$(sed -n 's/\r$//; s/^end [a-z]* frames=\([0-9]*\) bytes=\([0-9]*\) cycles=\([0-9]*\) errors=\([0-9]*\).*/\1 \2 \3 \4/p' "$log")
+		if [ $rc != 0 ] || [ -z "$line" ] || ! grep -q '^netbench: done' "$log"; then
+			echo "bench: net: $v $be $dir $size run $round failed (status $rc); see $log" | tee -a "$res/failed" >&2
+			return 0
+		fi
+		read -r fr by cyc er <<<"$line"
+		if [ "$er" != 0 ]; then
+			echo "bench: net: $v $be $dir $size run $round: $er errors; see $log" | tee -a "$res/failed" >&2
+			return 0
+		fi
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$round" "$be" "$dir" "$size" "$fr" "$by" \
+			"$(awk -v c="$cyc" -v k="$tsc" 'BEGIN { printf "%.6f", c / (k * 1000) }')" >>"$f"
+	}
+
+	# The cases of one round: VARIANT:BACKEND:DIR:SIZE. On a socketpair the host's ceiling is one
+	# measurement (sender -> receiver) for both directions.
+	local cases=() be dir size v
+	for be in dgram tap; do
+		[ "$be" = tap ] && [ $have_tap = 0 ] && continue
+		for size in 64 1500; do
+			for dir in tx rx; do
+				cases+=("fp:$be:$dir:$size")
+				[ "$HAVE_QEMU" = 1 ] && cases+=("qemu:$be:$dir:$size")
+				if [ "$be" = tap ] || [ "$dir" = tx ]; then
+					cases+=("host:$be:$dir:$size")
+					command -v taskset >/dev/null && cases+=("host1:$be:$dir:$size")
+				fi
+			done
+		done
+	done
+	local n=${#cases[@]} i j k t0=$SECONDS
+	echo "bench: net: $runs rounds of $n runs (flashpan, QEMU, host ceiling; ${ms} ms each; TSC $tsc kHz)" >&2
+	for ((i = 0; i < runs; i++)); do
+		for ((j = 0; j < n; j++)); do
+			k=$(( (i * 5 + j) % n ))
+			IFS=: read -r v be dir size <<<"${cases[k]}"
+			net_run "$v" "$i" "$be" "$dir" "$size"
+		done
+	done
+	local secs=$((SECONDS - t0))
+
+	# nrate VARIANT BACKEND DIR SIZE: median frames/s over runs ("" if none). The socketpair
+	# ceiling is stored under dir tx and serves rx too.
+	nrate() {
+		local d=$3
+		[ "${1#host}" != "$1" ] && [ "$2" = dgram ] && d=tx
+		awk -F'\t' -v v="$1" -v b="$2" -v d="$d" -v s="$4" '$1 == v && $3 == b && $4 == d && $5 == s && $8 > 0 {
+			print $6 / $8 }' "$f" | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit
+				printf "%.6g\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+	}
+	ncount() {
+		local d=$3
+		[ "${1#host}" != "$1" ] && [ "$2" = dgram ] && d=tx
+		awk -F'\t' -v v="$1" -v b="$2" -v d="$d" -v s="$4" '$1 == v && $3 == b && $4 == d && $5 == s' "$f" | wc -l
+	}
+	fmtn() { # FPS SIZE N
+		[ -n "$1" ] || { echo "n/a"; return; }
+		awk -v r="$1" -v s="$2" -v n="$3" 'BEGIN { printf "%.0fk fps, %.1f MB/s (n=%d)", r / 1000, r * s / 1e6, n }'
+	}
+	local fails
+	fails=$( (wc -l <"$res/failed") 2>/dev/null || echo 0)
+	{
+		echo "## virtio-net: flashpan vs QEMU microvm vs the host's ceiling"
+		echo
+		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)," \
+			"kvm backend: $( [ -d /sys/module/kvm_pvm ] && echo 'kvm_pvm (guest CPL0 emulated, CPL3 native)' || echo 'hardware')."
+		echo "Medians of $runs rounds, variants interleaved; ${ms} ms measured per run after ${warm} ms of warm-up;"
+		echo "${secs} s. Failed or erroneous runs (excluded): $fails. fps = frames per second; MB = 10^6 bytes of"
+		echo "Ethernet frame (header included, virtio-net header not)."
+		echo
+		echo "| backend | direction | frame | flashpan | QEMU | host ceiling | flashpan/QEMU | flashpan/host | target (>= 1.5x QEMU; >= 70 % host) | host, both on 1 CPU | flashpan/host 1 CPU |"
+		echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+		local fp q h h1 a b
+		for be in dgram tap; do
+			for dir in tx rx; do
+				for size in 64 1500; do
+					fp=$(nrate fp $be $dir $size); q=$(nrate qemu $be $dir $size); h=$(nrate host $be $dir $size)
+					h1=$(nrate host1 $be $dir $size)
+					a=n/a b=n/a
+					if [ -n "$fp" ] && [ -n "$q" ]; then awk -v f="$fp" -v x="$q" 'BEGIN { exit !(f >= 1.5 * x) }' && a=PASS || a=MISS; fi
+					if [ -n "$fp" ] && [ -n "$h" ]; then awk -v f="$fp" -v x="$h" 'BEGIN { exit !(f >= 0.7 * x) }' && b=PASS || b=MISS; fi
+					echo "| $( [ $be = dgram ] && echo 'SOCK_DGRAM socketpair' || echo 'TAP (netns)') |" \
+						"$( [ $dir = tx ] && echo 'guest to host' || echo 'host to guest') | $size B |" \
+						"$(fmtn "$fp" $size "$(ncount fp $be $dir $size)") | $(fmtn "$q" $size "$(ncount qemu $be $dir $size)") |" \
+						"$(fmtn "$h" $size "$(ncount host $be $dir $size)") | $(ratio "$fp" "$q") | $(ratio "$fp" "$h") | $a; $b |" \
+						"$(fmtn "$h1" $size "$(ncount host1 $be $dir $size)") | $(ratio "$fp" "$h1") |"
+				done
+			done
+		done
+		echo
+		echo "Method: build/kernels/netbench.elf (tests/kernels/netbench.c) sets the device up at CPL0 (VERSION_1,"
+		echo "EVENT_IDX, no mergeable buffers, two queues of 256), then runs at CPL3 (own page tables with U/S=1"
+		echo "over rings, buffers and the MMIO window; iretq with IOPL=3, IF=0): tx keeps the transmit ring full"
+		echo "(12-byte header + frame in one descriptor), rx keeps 256 buffers of 12 + 1514 bytes posted; used rings"
+		echo "polled, notifications only when avail_event asks, used_event kept behind (no interrupts). Rates are"
+		echo "frames completed (tx) or received with the right length (rx) over TSC time (host TSC rate measured with"
+		echo "bench/blk/tsc_khz.c: $tsc kHz). flashpan: \`--mem 128 --net fd=N\` (socketpair) or \`--net tap=fp0\`."
+		echo "QEMU $("$QEMU" --version 2>/dev/null | head -n1 | awk '{ print $4 }'): \`${qbase[*]}"
+		echo "-netdev dgram,id=n0,local.type=fd,local.str=3 | -netdev tap,id=n0,ifname=fp0,script=no,downscript=no"
+		echo "-device virtio-net-device,netdev=n0\` (vhost off). Host side and ceiling: bench/net/netpeer.c; socketpair:"
+		echo "a sink (recvmmsg) or a source (sendmmsg) process; TAP fp0 (vnet_hdr) in a netns: tx frames go to the"
+		echo "host stack (dropped: not for its MAC), rx frames come from an AF_PACKET socket on fp0. Ceiling: the"
+		echo "same frames between two host processes on the same kind of descriptor (socketpair sendmmsg ->"
+		echo "recvmmsg, one figure for both directions; writev of header + frame into a TAP descriptor; AF_PACKET"
+		echo "on fp0 -> read() of the TAP descriptor). net.unix.max_dgram_qlen = $(sysctl -n net.unix.max_dgram_qlen 2>/dev/null || echo '?')."
+		echo "Every run shares the host's $(nproc) CPUs: the guest's polling vCPU takes one whole CPU, the VMM's I/O"
+		echo "and the peer process the rest; the ceiling has two processes and both CPUs. \"host, both on 1 CPU\" is the"
+		echo "same ceiling with both processes pinned to CPU 0 (taskset): about the CPU a VMM has left beside its"
+		echo "polling vCPU here. Raw runs and logs: $res/."
+	} >"$md"
+	[ -n "$ns" ] && [ $have_tap = 1 ] && ip netns del "$ns" 2>/dev/null
+	cat "$md"
+}
+
+# ---- section vsock (issue 5): virtio-vsock throughput and connect latency ----------------------
+# build/kernels/vsockbench.elf (tests/kernels/vsockbench.c) serves host-initiated connections from
+# CPL3; bench/vsock/vsock_bench.c is the host side and the host's own ceiling. BENCH_VSOCK_RUNS
+# (default 9), BENCH_VSOCK_MIB (per run, default 256), BENCH_VSOCK_CONNECTS (default 200).
+section_vsock() {
+	local md=$OUT/vsock.md res=$OUT/vsock vb=$OUT/vsock_bench uds pid
+	local runs=${BENCH_VSOCK_RUNS:-9} mib=${BENCH_VSOCK_MIB:-256} nconn=${BENCH_VSOCK_CONNECTS:-200}
+	local bytes=$((mib * 1048576)) h2g g2h conn ceil cconn
+	mkdir -p "$res"
+	[ -f "$KERNELS/vsockbench.elf" ] || die "vsock: no $KERNELS/vsockbench.elf (make kernels)"
+	${CC:-gcc} -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$vb" bench/vsock/vsock_bench.c || die "vsock: build failed"
+	uds=$TMP/vsock.sock
+	timeout -s KILL 300 "$FLASHPAN" run --kernel "$KERNELS/vsockbench.elf" --mem 128 \
+		--cmdline "console=ttyS0 vsockbench.bytes=$bytes" --vsock cid=3,uds="$uds" \
+		</dev/null >"$res/console.log" 2>"$res/flashpan.err" &
+	pid=$!
+	for _ in $(seq 200); do grep -q 'vsockbench: ready' "$res/console.log" 2>/dev/null && break; sleep 0.1; done
+	grep -q 'vsockbench: ready' "$res/console.log" || { kill "$pid"; die "vsock: the guest never got ready: $(tail -c 300 "$res/console.log")"; }
+	timeout 120 "$vb" h2g "$uds" "$bytes" "$runs" >"$res/h2g.txt" || echo "bench: vsock h2g failed" >&2
+	timeout 120 "$vb" g2h "$uds" "$bytes" "$runs" >"$res/g2h.txt" || echo "bench: vsock g2h failed" >&2
+	timeout 120 "$vb" connect "$uds" "$nconn" >"$res/connect.txt" || echo "bench: vsock connect failed" >&2
+	timeout 10 "$vb" quit "$uds" || true
+	wait "$pid" || echo "bench: vsock: flashpan exited $?" >&2
+	"$vb" ceiling "$bytes" "$runs" >"$res/ceiling.txt"
+	"$vb" ceiling-connect "$nconn" >"$res/ceiling-connect.txt"
+	med() { sed -n 's/.*median \([0-9.]*\).*/\1/p' "$1" 2>/dev/null; }
+	h2g=$(med "$res/h2g.txt") g2h=$(med "$res/g2h.txt") conn=$(med "$res/connect.txt")
+	ceil=$(med "$res/ceiling.txt") cconn=$(med "$res/ceiling-connect.txt")
+	pct() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", 100 * a / b }' || echo n/a; }
+	verdict() { [ -n "$1" ] && awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { print ((d == "ge" ? a >= b : a < b) ? "met" : "NOT met") }' || echo n/a; }
+	{
+		echo "## virtio-vsock: throughput and connect latency (ring-3 tiny kernel)"
+		echo
+		echo "| measure | flashpan | host ceiling | ratio | target | verdict |"
+		echo "| --- | --- | --- | --- | --- | --- |"
+		echo "| host-to-guest, 64 KiB writes | ${h2g:-n/a} MiB/s | ${ceil:-n/a} MiB/s | $(pct "$h2g" "$ceil") | >= 50 % | $(verdict "$(pct "$h2g" "$ceil" | tr -d ' %')" 50 ge) |"
+		echo "| guest-to-host, 64 KiB packets | ${g2h:-n/a} MiB/s | ${ceil:-n/a} MiB/s | $(pct "$g2h" "$ceil") | >= 50 % | $(verdict "$(pct "$g2h" "$ceil" | tr -d ' %')" 50 ge) |"
+		echo "| connect (CONNECT to OK, host side), median | ${conn:-n/a} us | ${cconn:-n/a} us | | < 100 us | $(verdict "$conn" 100 lt) |"
+		echo
+		echo "Medians of $runs runs of $mib MiB each way, $nconn sequential connects. Raw lines:"
+		echo
+		sed 's/^/    /' "$res/h2g.txt" "$res/g2h.txt" "$res/connect.txt" "$res/ceiling.txt" "$res/ceiling-connect.txt"
+		echo
+		echo "Method: build/kernels/vsockbench.elf sets the device up at CPL0 (tests/kernels/vsock_drv.c; 16 RX"
+		echo "buffers of 44 + 64 KiB, buf_alloc 1 MiB, NO_INTERRUPT), then serves from CPL3 (own page tables with"
+		echo "U/S=1 over rings, buffers and the MMIO window; iretq with IOPL=3, IF=0), polling the used rings and"
+		echo "writing QueueNotify itself. flashpan: \`--mem 128 --vsock cid=3,uds=PATH\`. Host side: bench/vsock/"
+		echo "vsock_bench.c. host-to-guest: CONNECT 7000, write $mib MiB in 64 KiB writes, shut down writing, time"
+		echo "until the guest's EOF (it consumes without copying). guest-to-host: CONNECT 7001, the guest sends"
+		echo "$mib MiB in 64 KiB RW packets within the device's credit; time from OK to EOF with 64 KiB reads."
+		echo "connect: connect() to the OK line, sequential, the host closes each (1 ms apart). Ceiling: two host"
+		echo "processes over a Unix stream socketpair, 64 KiB writes and reads; connect ceiling: connect() +"
+		echo "CONNECT line + an \"OK 1\" reply from a second process over a Unix socket. All on this host's $(nproc)"
+		echo "CPUs: the guest's polling vCPU takes one whole CPU. Raw output: $res/."
+	} >"$md"
+	cat "$md"
+}
+# ---- end of section vsock -----------------------------------------------------------------------
+
 [ $# -gt 0 ] || set -- host
 for s in "$@"; do
 	declare -F "section_$s" >/dev/null ||

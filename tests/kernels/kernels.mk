@@ -5,7 +5,9 @@
 KERNEL_NAMES := hello bootparams smp timer reset fault pvm-gaps panic poweroff idle \
 		blk-read blk-write blk-multi blk-hostile blkbench
 # virtio-net (tests/net.t.sh): on the polling virtio driver.
-KERNEL_NAMES += net-basic
+KERNEL_NAMES += net-basic netbench
+# virtio-vsock (tests/vsock-kernels.t.sh, bench section vsock): on the polling vsock driver.
+KERNEL_NAMES += vsock-echo vsock-xfer vsock-rst vsock-hostile vsockbench
 KERNEL_ELFS  := $(KERNEL_NAMES:%=$(B)/kernels/%.elf)
 KDIR   := tests/kernels
 KOBJ   := $(B)/kernels/obj
@@ -33,7 +35,8 @@ $(KOBJ)/%.o: $(KDIR)/%.S
 # blk-* kernels and blkbench also link the virtio driver (virtio.c) and the virtio-blk requests.
 kobj_of = $(KOBJ)/$(subst -,_,$(1)).o $(if $(filter smp,$(1)),$(KOBJ)/smp_tramp.o) \
 	  $(if $(filter blk-% blkbench,$(1)),$(KOBJ)/virtio.o $(KOBJ)/blk_common.o) \
-	  $(if $(filter net-%,$(1)),$(KOBJ)/virtio.o)
+	  $(if $(filter net-% netbench,$(1)),$(KOBJ)/virtio.o) \
+	  $(if $(filter vsock-% vsockbench,$(1)),$(KOBJ)/virtio.o $(KOBJ)/vsock_drv.o)
 
 define KERNEL_RULE
 $(B)/kernels/$(1).elf: $(call kobj_of,$(1)) $(KCOMMON) $(KDIR)/kernel.ld

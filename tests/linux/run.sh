@@ -10,6 +10,8 @@
 #     disks in the nested test VM; the written file is read back from the image here.
 #  4. vsock (tests/vsock/linux.sh): echo through CONNECT/OK and guest-initiated
 #     connections, with the guest's own virtio-vsock driver, in the nested test VM.
+#  5. net (tests/linux/net.sh): the guest's virtio-net driver, eth0 from ip= on the command
+#     line: ping through a socketpair ARP/ICMP responder, TCP both ways over a TAP in a netns.
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -104,6 +106,18 @@ vsock_rc=$?
 report <"$tmp/vsock.log"
 if [ $vsock_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
 	echo "FAIL vsock: tests/vsock/linux.sh ended with status $vsock_rc without a FAIL line"
+	fail=$((fail + 1))
+fi
+
+# 5. net (issue 4): the guest's virtio-net driver in the nested test VM: eth0 from ip= on the
+#    command line, `ping -c 3` through tests/net/responder.c on a SOCK_DGRAM and a SOCK_STREAM
+#    socketpair, TCP both ways over a TAP in a netns (tests/linux/net.sh; logs in build/linux/net).
+fail_before=$fail
+bash tests/linux/net.sh >"$tmp/net.log" 2>&1
+net_rc=$?
+report <"$tmp/net.log"
+if [ $net_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
+	echo "FAIL net: tests/linux/net.sh ended with status $net_rc without a FAIL line"
 	fail=$((fail + 1))
 fi
 
