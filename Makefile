@@ -57,7 +57,7 @@ test: all $(UNIT_BINS)
 	./tests/run.sh
 
 # The real guest kernel: in the nested test VM and, with pvm-safe, on this host.
-test-linux: all $(B)/flashpan-static kernel vm-image
+test-linux: all $(B)/flashpan-static kernel vm-image guest rootfs agent-tests
 	GUEST_KERNEL_VMLINUX=$(GUEST_KERNEL_VMLINUX) GUEST_KERNEL_BZIMAGE=$(GUEST_KERNEL_BZIMAGE) \
 		./tests/linux/run.sh
 
