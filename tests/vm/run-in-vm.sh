@@ -100,29 +100,59 @@ KAPPEND="console=ttyS0 panic=1 quiet"
 [ $NOKVM = 1 ] && KAPPEND+=" FLASHPAN_VM_NOKVM=1" # unknown key=value parameters become init's env
 [ -n "$APPEND" ] && KAPPEND+=" $APPEND"
 
-msg "booting the test VM ($(basename "$IMG"), smp $SMP, ${MEM} MiB, timeout ${TIMEOUT} s, initrd $(du -h "$T/initrd" | cut -f1))"
-start=$(date +%s.%N)
-: >"$T/console"
-# -display none rather than -nographic: the latter also turns on SeaBIOS's serial console, whose
-# escape sequences would land on stdout.
-# timeout(1) puts itself in its own process group, so ^C on a terminal does not reach qemu
-# directly: the traps above stop it (TERM to timeout, which passes it on to qemu).
-timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M q35 -accel tcg -cpu "$CPU" -m "$MEM" -smp "$SMP" \
-	-nodefaults -display none -serial stdio -no-reboot \
-	-kernel "$IMG/vmlinuz" -initrd "$T/initrd" -append "$KAPPEND" \
-	</dev/null >"$T/console" &
-QPID=$!
-# Stream the console as it is written; drop the --out transfer block and carriage returns.
-# (sed -u: unbuffered, so each line shows as soon as the VM prints it.)
-tail -n +1 -s 0.2 --pid="$QPID" -f "$T/console" |
-	sed -u -e 's/\r//g' -e '/@@FLASHPAN-VM-OUT-BEGIN@@/,/@@FLASHPAN-VM-OUT-END@@/d' &
-TPID=$!
-wait "$QPID"
-qrc=$?
-QPID=
-wait "$TPID" 2>/dev/null
-TPID=
-secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+# Known problem of KVM nested in TCG (see tests/vm/README.md): now and then the test VM's kernel
+# reports "soft lockup - CPU#N stuck" in a VMM's vCPU thread and never recovers. The watcher
+# below ends such a VM once a thread has been stuck for 50 s, and the run is tried once more.
+RETRIES=${FLASHPAN_VM_RETRIES:-1}
+# Copy the console to stdout line by line; stop the VM (TERM to timeout, then qemu) once a
+# soft lockup has lasted 50 s. (A read loop, not awk: mawk block-buffers a pipe.)
+watch_console() {
+	local qpid=$1 line hung=0
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		if [ $hung = 0 ] && [[ $line =~ soft\ lockup\ -\ CPU\#[0-9]+\ stuck\ for\ ([0-9]+)s ]] &&
+			[ "${BASH_REMATCH[1]}" -ge 50 ]; then
+			hung=1
+			kill -TERM "$qpid" 2>/dev/null
+		fi
+	done
+}
+attempt=0
+while :; do
+	attempt=$((attempt + 1))
+	msg "booting the test VM ($(basename "$IMG"), smp $SMP, ${MEM} MiB, timeout ${TIMEOUT} s, initrd $(du -h "$T/initrd" | cut -f1))"
+	start=$(date +%s.%N)
+	: >"$T/console"
+	# -display none rather than -nographic: the latter also turns on SeaBIOS's serial console,
+	# whose escape sequences would land on stdout.
+	# timeout(1) puts itself in its own process group, so ^C on a terminal does not reach qemu
+	# directly: the traps above stop it (TERM to timeout, which passes it on to qemu).
+	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M q35 -accel tcg -cpu "$CPU" -m "$MEM" -smp "$SMP" \
+		-nodefaults -display none -serial stdio -no-reboot \
+		-kernel "$IMG/vmlinuz" -initrd "$T/initrd" -append "$KAPPEND" \
+		</dev/null >"$T/console" &
+	QPID=$!
+	# Stream the console as it is written; drop the --out transfer block and carriage returns.
+	# (sed -u: unbuffered, so each line shows as soon as the VM prints it.)
+	tail -n +1 -s 0.2 --pid="$QPID" -f "$T/console" |
+		sed -u -e 's/\r//g' -e '/@@FLASHPAN-VM-OUT-BEGIN@@/,/@@FLASHPAN-VM-OUT-END@@/d' |
+		watch_console "$QPID" &
+	TPID=$!
+	wait "$QPID"
+	qrc=$?
+	QPID=
+	wait "$TPID" 2>/dev/null
+	TPID=
+	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	if grep -aq '@@FLASHPAN-VM-EXIT' "$T/console" || ! grep -aqE 'soft lockup - CPU#[0-9]+ stuck for ([5-9][0-9]|[0-9]{3,})s' "$T/console"; then
+		break
+	fi
+	if [ $attempt -gt "$RETRIES" ]; then
+		msg "the test VM hung again (soft lockup in the test VM's kernel, attempt $attempt); giving up"
+		break
+	fi
+	msg "the test VM hung after $secs s: soft lockup in the test VM's kernel ($(grep -aoE 'stuck for [0-9]+s! \[[^]]*\]' "$T/console" | tail -n1)), a known problem of KVM nested in TCG; trying once more"
+done
 
 tr -d '\r' <"$T/console" >"$T/console.txt"
 [ -s "$T/console.txt" ] && [ -n "$(tail -c1 "$T/console.txt")" ] && echo # end stdout with a newline
@@ -143,6 +173,8 @@ if [ -n "$error" ]; then
 elif [ -n "$status" ]; then
 	msg "script exited with status $status (test VM ran $secs s)"
 	exit "$status"
+elif grep -aqE 'soft lockup - CPU#[0-9]+ stuck for ([5-9][0-9]|[0-9]{3,})s' "$T/console.txt"; then
+	harness_fail "hung: soft lockup in the test VM's kernel after $secs s (attempt $attempt)"
 elif [ $qrc = 124 ] || [ $qrc = 137 ]; then
 	harness_fail "timed out after $TIMEOUT s (no status reported)"
 elif grep -aq 'Kernel panic' "$T/console.txt"; then
