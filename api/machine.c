@@ -279,6 +279,46 @@ int fp_machine_create(const struct fp_vm_config *cfg, struct fp_machine **out, c
 	return 0;
 }
 
+int fp_machine_attach(const char *vsock_path, struct fp_machine **out, char *err, size_t errlen)
+{
+	struct fp_machine *m;
+	struct stat st;
+
+	*out = NULL;
+	if (!vsock_path || !*vsock_path) {
+		if (err && errlen)
+			snprintf(err, errlen, "attach needs the VMM's vsock socket path");
+		return -EINVAL;
+	}
+	if (stat(vsock_path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		int rc = stat(vsock_path, &st) < 0 ? -errno : -ENOTSOCK;
+
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", vsock_path,
+				 rc == -ENOTSOCK ? "not a socket (is the VMM running with --vsock?)" :
+				 rc == -ENOENT	 ? "no such socket (is the VMM running?)" :
+						   strerror(-rc));
+		return rc;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	pthread_mutex_init(&m->lock, NULL);
+	m->net_host_fd = m->net_guest_fd = m->net_caller_fd = m->pidfd = -1;
+	m->exit_status = -1;
+	m->attached = true;
+	m->start_timeout_ms = DEFAULT_START_TIMEOUT_MS;
+	m->stop_grace_ms = DEFAULT_STOP_GRACE_MS;
+	m->vsock_path = strdup(vsock_path);
+	m->env = calloc(1, sizeof(char *));
+	if (!m->vsock_path || !m->env) {
+		fp_machine_destroy(m);
+		return -ENOMEM;
+	}
+	*out = m;
+	return 0;
+}
+
 /* ---- start ---- */
 
 /* In the child between fork and exec: async-signal-safe calls only. */
@@ -450,12 +490,14 @@ int fp_machine_start(struct fp_machine *m)
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
-	rc = m->closed ? -EBADF : m->started ? -EALREADY : 0;
+	rc = m->closed ? -EBADF : m->started || m->attached ? -EALREADY : 0;
 	if (!rc)
 		m->started = true;
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
-		return machine_fail(m, rc, rc == -EBADF ? "the machine is closed" : "the machine was already started");
+		return machine_fail(m, rc, rc == -EBADF        ? "the machine is closed" :
+					   m->attached          ? "the machine is attached to a running VMM" :
+								  "the machine was already started");
 	rc = spawn_vmm(m);
 	if (rc || !m->vsock_path)
 		return rc;
@@ -612,6 +654,8 @@ int fp_machine_dial_vsock(struct fp_machine *m, uint32_t port)
 	if (!m->vsock_path)
 		return machine_fail(m, -ENOTCONN, "the machine has no vsock device");
 	fd = vsock_dial(m->vsock_path, port, m->start_timeout_ms, &why);
+	if (fd < 0 && m->pidfd >= 0 && vmm_exited(m, 0))
+		return machine_fail(m, fd, "vsock port %u: the VMM (pid %d) has exited", port, m->pid);
 	if (fd < 0)
 		return machine_fail(m, fd, "vsock port %u: %s", port, why);
 	return fd;

@@ -31,6 +31,7 @@ struct fp_machine {
 	int pidfd;                /* -1 when no process */
 	int exit_status;          /* once reaped; -1 before */
 	bool started, closed;
+	bool attached;            /* fp_machine_attach: a VMM we did not spawn */
 };
 
 /* Record a failure's message; returns code. Thread-safe. */

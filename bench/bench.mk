@@ -9,12 +9,15 @@
 #   net     virtio-net frames/s and MB/s, 64 and 1500 B, both directions (tests/kernels/netbench.c at CPL3)
 #           over a socketpair and a TAP in a netns vs QEMU microvm and the host's ceiling (bench/net/netpeer.c);
 #           BENCH_NET_RUNS / _MS (~2 minutes)
-# Default: host, blk and net. `make bench BENCH_SECTIONS=nested` (or "host nested") runs the nested one
+#   api     the Machine API with the real guest in the nested test VM: create+start to agent ready with
+#           the split (VMM, kernel, init, agent), first exec, close, 100 sequential execs (median, p99),
+#           the VMM's RSS and descriptors before and after; BENCH_API_ROUNDS / _EXECS (~1 minute)
+# Default: host, blk, net, vsock and api. `make bench BENCH_SECTIONS=nested` (or "host nested") runs the nested one
 # (about 4 minutes; one run in three so far hung the test VM, see bench/run.sh).
 # build/bench/kvm_steps (bench/kvm_steps.c) times a minimal VM's KVM ioctls step by step;
 # it is built here and run by hand (see its header).
 
-BENCH_SECTIONS ?= host blk net vsock
+BENCH_SECTIONS ?= host blk net vsock api
 
 $(B)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
@@ -32,6 +35,11 @@ $(B)/bench/bootinit: bench/nested/bootinit.c
 BENCH_NESTED_DEPS := $(B)/flashpan-static $(B)/bench/spawn_timer-static $(B)/bench/bootinit \
 	$(GUEST_KERNEL_VMLINUX)
 
+# api: the Machine API with the real guest in the nested test VM (tests/linux/api-e2e.sh --bench builds
+# e2e_api and runs make rootfs guest itself); about 1 minute.
+BENCH_API_DEPS := $(B)/flashpan-static $(B)/libflashpan.a $(GUEST_KERNEL_VMLINUX)
+
 bench: $(B)/flashpan kernels $(B)/bench/spawn_timer $(B)/bench/kvm_steps \
-		$(if $(filter nested,$(BENCH_SECTIONS)),$(BENCH_NESTED_DEPS))
+		$(if $(filter nested,$(BENCH_SECTIONS)),$(BENCH_NESTED_DEPS)) \
+		$(if $(filter api,$(BENCH_SECTIONS)),$(BENCH_API_DEPS))
 	GUEST_KERNEL_VMLINUX=$(GUEST_KERNEL_VMLINUX) ./bench/run.sh $(BENCH_SECTIONS)

@@ -772,6 +772,78 @@ section_vsock() {
 }
 # ---- end of section vsock -----------------------------------------------------------------------
 
+# ---- section: api (issue 7) ---------------------------------------------------------------------
+# The Machine API with the real guest in the nested test VM (tests/linux/api-e2e.sh --bench, which
+# runs tests/api/e2e_api.c --bench there): BENCH_API_ROUNDS (default 3) machine lifecycles, each
+# create + start to agent ready, one exec of `true`, BENCH_API_EXECS (default 100) sequential execs
+# of `true`, close. The split of start: host times at which e2e_api's inotify watcher saw the console
+# lines "Run /init as init process" (with the kernel's own printk time of it) and "flashpan-agent:
+# serving exec" (see tests/api/e2e_api.c). Needs GUEST_KERNEL_VMLINUX, build/flashpan-static,
+# build/libflashpan.a; builds e2e_api and the rootfs itself. About 1.5 minutes.
+section_api() {
+	local md=$OUT/api.md raw=$OUT/api.raw rc=0
+	GUEST_KERNEL_VMLINUX=${GUEST_KERNEL_VMLINUX:-$(guest/kernel/build.sh --dir 2>/dev/null)/vmlinux} \
+		bash tests/linux/api-e2e.sh --bench >"$raw" 2>"$OUT/api.err" || rc=$?
+	grep -q '^BENCH r0 exec_median_ms ' "$raw" || die "api: no results (status $rc): $(tail -c 600 "$OUT/api.err")"
+	# api_stat KEY: "median (min-max)" over the rounds
+	api_stat() {
+		awk -v k="$1" '$1 == "BENCH" && $3 == k { print $4 }' "$raw" | sort -g | awk '
+			{ a[NR] = $1 } END { if (!NR) { print "n/a"; exit }
+				m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+				if (NR == 1) printf "%g", m; else printf "%g (%g-%g)", m, a[1], a[NR] }'
+	}
+	# api_grow KEY_BEFORE KEY_AFTER: "no" when no round grew
+	api_grow() {
+		awk -v b="$1" -v a="$2" '$1 == "BENCH" && $3 == b { x[$2] = $4 } $1 == "BENCH" && $3 == a { y[$2] = $4 }
+			END { g = "no"; for (r in x) if (y[r] > x[r]) g = "YES"; print g }' "$raw"
+	}
+	local rounds
+	rounds=$(grep -c '^BENCH r[0-9]* exec_median_ms ' "$raw")
+	{
+		echo "## Machine API with the real guest (nested test VM)"
+		echo
+		echo "Median (min-max) over $rounds rounds, each a fresh machine (1 vCPU, 256 MiB, no network, vsock)"
+		echo "started through libflashpan from a static test program inside the nested test VM."
+		echo
+		echo "| metric | ms |"
+		echo "| --- | --- |"
+		echo "| create (validate, private rootfs copy) | $(api_stat create_ms) |"
+		echo "| start: spawn to agent ready (port 5002) | $(api_stat start_ms) |"
+		echo "| - VMM: spawn to guest kernel start (estimated: see below) | $(api_stat split_vmm_ms) |"
+		echo "| - guest kernel: start to \`Run /init\` (printk time) | $(api_stat split_kernel_ms) |"
+		echo "| - init: \`Run /init\` to the agent's \"serving exec\" line | $(api_stat split_init_ms) |"
+		echo "| - agent: \"serving exec\" to a successful readiness connect | $(api_stat split_agent_ms) |"
+		echo "| first request after ready: ListFiles / (no process started) | $(api_stat first_list_ms) |"
+		echo "| first exec of \`true\` (round trip, after that ListFiles) | $(api_stat first_exec_ms) |"
+		echo "| close (SIGTERM, reap, remove socket and rootfs copy) | $(api_stat close_ms) |"
+		echo "| sequential exec of \`true\`, median of $(awk '$3 == "execs" { print $4; exit }' "$raw") | $(api_stat exec_median_ms) |"
+		echo "| same, p99 | $(api_stat exec_p99_ms) |"
+		echo "| same, min / max | $(api_stat exec_min_ms) / $(api_stat exec_max_ms) |"
+		echo
+		echo "| VMM process | before the execs | after | grew |"
+		echo "| --- | --- | --- | --- |"
+		echo "| RSS (KiB) | $(api_stat vmm_rss_kib_before) | $(api_stat vmm_rss_kib_after) | $(api_grow vmm_rss_kib_before vmm_rss_kib_after) |"
+		echo "| RSS without the guest RAM mapping (KiB) | $(api_stat vmm_own_kib_before) | $(api_stat vmm_own_kib_after) | $(api_grow vmm_own_kib_before vmm_own_kib_after) |"
+		echo "| open descriptors | $(api_stat vmm_fds_before) | $(api_stat vmm_fds_after) | $(api_grow vmm_fds_before vmm_fds_after) |"
+		echo
+		echo "Both samples 1 s after the last exec (right after the 100th exec the VMM may still hold that"
+		echo "connection's socket: $(api_stat vmm_fds_right_after) descriptors then). RSS includes guest pages the"
+		echo "guest touched; the second row leaves the guest RAM mapping out."
+		echo
+		echo "Method: tests/api/e2e_api.c --bench (tests/linux/api-e2e.sh --bench; $(awk '$3 == "wall_s" { print $4 }' "$raw") s wall"
+		echo "for the whole test VM). Times are CLOCK_MONOTONIC in the test VM. The split: a thread"
+		echo "watches the console log (inotify) and stamps the lines \`Run /init as init process\` and"
+		echo "\`flashpan-agent: serving exec\` when the VMM writes them; kernel start = the host time of the"
+		echo "\`Run /init\` line minus its printk timestamp, so \"VMM\" also holds the kernel's earliest boot"
+		echo "before its clock starts. Each exec is a new vsock connection (CONNECT/OK), an Exec frame and the"
+		echo "ExecResult. RSS (/proc/PID/status, smaps) and descriptors of the VMM after the first exec and"
+		echo "after the sequential ones. Inside the nested VM the guest kernel runs under KVM nested in TCG: absolute"
+		echo "times are far above a real host's. Raw lines: $raw."
+	} >"$md"
+	cat "$md"
+}
+# ---- end of section api -------------------------------------------------------------------------
+
 [ $# -gt 0 ] || set -- host
 for s in "$@"; do
 	declare -F "section_$s" >/dev/null ||

@@ -177,6 +177,16 @@ struct fp_machine;
 FP_API int fp_machine_create(const struct fp_vm_config *cfg, struct fp_machine **out, char *err, size_t errlen);
 
 /*
+ * A machine for a VMM that is already running (started by someone else, e.g.
+ * `flashpan run --vsock cid=C,uds=PATH` or `flashpan --config-file`): only its
+ * vsock Unix socket is known. exec, the file calls and dial_vsock work; start
+ * refuses (-EALREADY), stop and wait have no process (0, -ECHILD), pid is 0,
+ * rootfs_path is NULL, and close leaves the socket alone. No connection is
+ * made here. 0 or -errno; on failure *out is NULL and err says why.
+ */
+FP_API int fp_machine_attach(const char *vsock_path, struct fp_machine **out, char *err, size_t errlen);
+
+/*
  * Spawn the VMM (console and its messages to log_path) and return once the
  * guest agent accepts a connection on vsock port 5002. Bounded by
  * start_timeout_ms; a VMM that exits ends the wait at once. On failure the

@@ -24,6 +24,7 @@
 #include "devices/virtio/vsock.h"
 #include "devices/virtio/net.h"
 #include "boot/cmdline.h"
+#include "vmm/cli_agent.h"
 #include "vmm/config_file.h"
 #include "vmm/cpu_profile.h"
 #include "vmm/exitcode.h"
@@ -45,6 +46,10 @@ __attribute__((constructor)) static void note_start_time(void)
 static const char usage[] =
 	"usage: flashpan run --kernel PATH [options]\n"
 	"       flashpan --config-file FILE [--api-sock PATH]   (see flashpan --config-file --help)\n"
+	"       flashpan exec --vsock PATH [options] -- CMD...   run a command in a running guest\n"
+	"       flashpan cp --vsock PATH SRC DST                 copy a file to or from it (:GUESTPATH)\n"
+	"       flashpan ls --vsock PATH GUESTDIR                list a guest folder\n"
+	"       (each verb has its own --help and exit statuses)\n"
 	"\n"
 	"Boot a kernel in a KVM virtual machine.\n"
 	"\n"
@@ -498,6 +503,13 @@ int main(int argc, char **argv)
 		config_file_args_free(&fa);
 		return err;
 	}
+	/* The guest agent's verbs (vmm/cli_agent.c), on a running machine's vsock socket. */
+	if (!strcmp(argv[1], "exec"))
+		return cli_exec(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cp"))
+		return cli_cp(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ls"))
+		return cli_ls(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run")) {
 		fprintf(stderr, "flashpan: unknown command '%s'\nTry 'flashpan --help'.\n", argv[1]);
 		return FP_EXIT_CONFIG;

@@ -12,6 +12,11 @@
 #     connections, with the guest's own virtio-vsock driver, in the nested test VM.
 #  5. net (tests/linux/net.sh): the guest's virtio-net driver, eth0 from ip= on the command
 #     line: ping through a socketpair ARP/ICMP responder, TCP both ways over a TAP in a netns.
+#  6. Machine API (tests/linux/api-e2e.sh): libflashpan with the real guest, the config file, the CLI verbs.
+#  7. Guest init (tests/linux/init-boot.sh --nested): flashpan-init as PID 1 with the stub agent,
+#     command lines in the contract's form, overlay/extra disks, FATAL boots, in the nested test VM.
+#  8. End-to-end (tests/linux/e2e.sh): flashpan-init + flashpan-agent from make rootfs, the command
+#     line from fp_vmm_boot_args, tests/e2e/e2e_client.c over the vsock socket; three boots.
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -118,6 +123,53 @@ net_rc=$?
 report <"$tmp/net.log"
 if [ $net_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
 	echo "FAIL net: tests/linux/net.sh ended with status $net_rc without a FAIL line"
+	fail=$((fail + 1))
+fi
+
+# 6. Machine API (issue 7): tests/api/e2e_api.c through libflashpan with the real guest (kernel, make
+#    rootfs: flashpan-init + flashpan-agent) in the nested test VM: every exec mode, files, two machines
+#    at once, start-to-first-exec time, a boot that panics, close after SIGKILL of the VMM; then the
+#    runtime's config file boots the guest and flashpan exec/cp/ls serve it (tests/linux/api-e2e.sh;
+#    logs in build/linux/api-e2e).
+fail_before=$fail
+bash tests/linux/api-e2e.sh >"$tmp/api.log" 2>&1
+api_rc=$?
+report < <(grep -E '^(PASS|FAIL) ' "$tmp/api.log")
+grep -E '^(TIME|api-e2e:) ' "$tmp/api.log"
+if [ $api_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
+	echo "FAIL api-e2e: tests/linux/api-e2e.sh ended with status $api_rc without a FAIL line"
+	tail -n 20 "$tmp/api.log"
+	fail=$((fail + 1))
+fi
+
+# 7. Guest init (issue 6): flashpan-init booted by flashpan in the nested test VM with the stub agent
+#    (guest/rootfs/stub-agent.sh prints what init set up): /etc files, mounts, cgroup cpu.max, the
+#    overlay root and extra disks (read back here with debugfs), FATAL boots that end the VM
+#    (tests/linux/init-boot.sh --nested; logs in build/linux/init-boot).
+fail_before=$fail
+bash tests/linux/init-boot.sh --nested >"$tmp/init-boot.log" 2>&1
+init_boot_rc=$?
+report < <(grep -E '^(PASS|FAIL) ' "$tmp/init-boot.log")
+grep -E '^init boots: ' "$tmp/init-boot.log"
+if [ $init_boot_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
+	echo "FAIL init-boot: tests/linux/init-boot.sh --nested ended with status $init_boot_rc without a FAIL line"
+	tail -n 20 "$tmp/init-boot.log"
+	fail=$((fail + 1))
+fi
+
+# 8. End-to-end (issue 6): flashpan-init + flashpan-agent from make rootfs, the command line and disk
+#    order from libflashpan (fp_vmm_boot_args, fp_config_disks), tests/e2e/e2e_client.c driving the
+#    agent over the vsock Unix socket: exec modes, users, files, cancel, TTY, /etc files, overlay,
+#    an extra disk across boots, network and no network; three boots in one nested-test-VM run
+#    (tests/linux/e2e.sh; logs and guest consoles in build/linux/e2e).
+fail_before=$fail
+bash tests/linux/e2e.sh >"$tmp/e2e.log" 2>&1
+e2e_rc=$?
+report < <(grep -E '^(PASS|FAIL) ' "$tmp/e2e.log")
+grep -E '^e2e(-[a-z]+)?: ' "$tmp/e2e.log"
+if [ $e2e_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
+	echo "FAIL e2e: tests/linux/e2e.sh ended with status $e2e_rc without a FAIL line"
+	tail -n 20 "$tmp/e2e.log"
 	fail=$((fail + 1))
 fi
 
