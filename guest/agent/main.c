@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest/agent/agent.h"
@@ -116,6 +119,30 @@ static void usage(void)
 	exit(2);
 }
 
+/*
+ * jansson seeds its hash tables from /dev/urandom on first use, and on a
+ * freshly booted guest that read waits until the kernel's CRNG is ready:
+ * measured at about 2.5 s for the first request after readiness. The hash
+ * seed only protects against collision attacks, so a seed that does not
+ * wait is enough (GRND_INSECURE, Linux >= 5.6; else the clock).
+ */
+static void seed_json_hash(void)
+{
+	uint32_t seed = 0;
+
+#ifdef GRND_INSECURE
+	if (getrandom(&seed, sizeof(seed), GRND_INSECURE) == (ssize_t)sizeof(seed) && seed) {
+		json_object_seed(seed);
+		return;
+	}
+#endif
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	seed = (uint32_t)(ts.tv_nsec ^ (ts.tv_sec << 16) ^ (uint32_t)getpid());
+	json_object_seed(seed ? seed : 1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *unix_prefix = NULL, *cmdline = "/proc/cmdline", *env;
@@ -126,6 +153,7 @@ int main(int argc, char **argv)
 
 	if (!a)
 		return 1;
+	seed_json_hash(); /* before any JSON object exists */
 	a->passwd_path = "/etc/passwd";
 	a->group_path = "/etc/group";
 	for (i = 1; i < argc; i++) {
