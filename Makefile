@@ -61,8 +61,10 @@ test-linux: all $(B)/flashpan-static kernel vm-image guest rootfs agent-tests
 	GUEST_KERNEL_VMLINUX=$(GUEST_KERNEL_VMLINUX) GUEST_KERNEL_BZIMAGE=$(GUEST_KERNEL_BZIMAGE) \
 		./tests/linux/run.sh
 
-demo: deps all
-	$(B)/flashpan run --kernel $(B)/kernels/hello.elf
+# Boot the real guest and run a command in it (inside the nested test VM on kvm_pvm hosts).
+demo: deps
+	$(MAKE) all $(B)/flashpan-static kernel vm-image guest rootfs
+	GUEST_KERNEL_VMLINUX=$(GUEST_KERNEL_VMLINUX) ./scripts/demo.sh
 
 clean:
 	rm -rf $(B)
@@ -76,6 +78,6 @@ help:
 	@echo "make vm-image    prepare the nested test VM (Debian cloud kernel + kvm modules, cached)"
 	@echo "make vm-selftest boot the nested test VM and check /dev/kvm inside it"
 	@echo "make bench       benchmarks side by side with QEMU microvm"
-	@echo "make demo        deps + build + boot the hello test kernel"
+	@echo "make demo        deps + build + boot the real guest and run a command in it"
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
