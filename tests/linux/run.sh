@@ -37,6 +37,22 @@ report() { # reads PASS/FAIL lines on stdin, echoes and counts them
 	done
 }
 
+# section NAME PATTERN CMD...: run a section script, count its PASS/FAIL lines, show the lines
+# matching PATTERN (its timings); a non-zero exit without a FAIL line counts as one failure.
+section() {
+	local name=$1 pattern=$2 log="$tmp/$1.log" rc fail_before=$fail
+	shift 2
+	"$@" >"$log" 2>&1
+	rc=$?
+	report < <(grep -E '^(PASS|FAIL) ' "$log")
+	[ -z "$pattern" ] || grep -E "$pattern" "$log"
+	if [ $rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
+		echo "FAIL $name: $* ended with status $rc without a FAIL line"
+		tail -n 20 "$log"
+		fail=$((fail + 1))
+	fi
+}
+
 # The test initramfs, uncompressed: gunzip inside the guest costs ~50 s on an emulating host.
 bash guest/kernel/mkinitramfs.sh "$tmp/initramfs.cpio.gz" tests/linux/guest-init.sh >/dev/null || exit 1
 gunzip -c "$tmp/initramfs.cpio.gz" >"$work/initramfs.cpio"
@@ -93,85 +109,37 @@ cp "$tmp/host.log" "$work/host-pvm-safe.log"
 
 # 3. Disks (issue 3): rootfs/overlay/extra-disk images, two guest boots in the nested test VM,
 #    the written file read back here from the image (tests/linux/disks.sh; logs in build/linux/disks).
-fail_before=$fail
-bash tests/linux/disks.sh >"$tmp/disks.log" 2>&1
-disks_rc=$?
-report <"$tmp/disks.log"
-if [ $disks_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
-	echo "FAIL disks: tests/linux/disks.sh ended with status $disks_rc without a FAIL line"
-	fail=$((fail + 1))
-fi
+section disks '^disks[-a-z]*: ' bash tests/linux/disks.sh
 
 # 4. vsock (issue 5): the guest's virtio-vsock driver against the Unix-socket back end in the nested
 #    test VM: CONNECT/OK echo connections, a bulk echo, guest-initiated connections to PATH_5001
 #    (tests/vsock/linux.sh; logs in build/linux/vsock).
-fail_before=$fail
-bash tests/vsock/linux.sh >"$tmp/vsock.log" 2>&1
-vsock_rc=$?
-report <"$tmp/vsock.log"
-if [ $vsock_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
-	echo "FAIL vsock: tests/vsock/linux.sh ended with status $vsock_rc without a FAIL line"
-	fail=$((fail + 1))
-fi
+section vsock '^vsock[-a-z]*: ' bash tests/vsock/linux.sh
 
 # 5. net (issue 4): the guest's virtio-net driver in the nested test VM: eth0 from ip= on the
 #    command line, `ping -c 3` through tests/net/responder.c on a SOCK_DGRAM and a SOCK_STREAM
 #    socketpair, TCP both ways over a TAP in a netns (tests/linux/net.sh; logs in build/linux/net).
-fail_before=$fail
-bash tests/linux/net.sh >"$tmp/net.log" 2>&1
-net_rc=$?
-report <"$tmp/net.log"
-if [ $net_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
-	echo "FAIL net: tests/linux/net.sh ended with status $net_rc without a FAIL line"
-	fail=$((fail + 1))
-fi
+section net '^net[-a-z]*: ' bash tests/linux/net.sh
 
 # 6. Machine API (issue 7): tests/api/e2e_api.c through libflashpan with the real guest (kernel, make
 #    rootfs: flashpan-init + flashpan-agent) in the nested test VM: every exec mode, files, two machines
 #    at once, start-to-first-exec time, a boot that panics, close after SIGKILL of the VMM; then the
 #    runtime's config file boots the guest and flashpan exec/cp/ls serve it (tests/linux/api-e2e.sh;
 #    logs in build/linux/api-e2e).
-fail_before=$fail
-bash tests/linux/api-e2e.sh >"$tmp/api.log" 2>&1
-api_rc=$?
-report < <(grep -E '^(PASS|FAIL) ' "$tmp/api.log")
-grep -E '^(TIME|api-e2e:) ' "$tmp/api.log"
-if [ $api_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
-	echo "FAIL api-e2e: tests/linux/api-e2e.sh ended with status $api_rc without a FAIL line"
-	tail -n 20 "$tmp/api.log"
-	fail=$((fail + 1))
-fi
+section api-e2e '^(TIME|api-e2e:) ' bash tests/linux/api-e2e.sh
 
 # 7. Guest init (issue 6): flashpan-init booted by flashpan in the nested test VM with the stub agent
 #    (guest/rootfs/stub-agent.sh prints what init set up): /etc files, mounts, cgroup cpu.max, the
 #    overlay root and extra disks (read back here with debugfs), FATAL boots that end the VM
 #    (tests/linux/init-boot.sh --nested; logs in build/linux/init-boot).
-fail_before=$fail
-bash tests/linux/init-boot.sh --nested >"$tmp/init-boot.log" 2>&1
-init_boot_rc=$?
-report < <(grep -E '^(PASS|FAIL) ' "$tmp/init-boot.log")
-grep -E '^init boots: ' "$tmp/init-boot.log"
-if [ $init_boot_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
-	echo "FAIL init-boot: tests/linux/init-boot.sh --nested ended with status $init_boot_rc without a FAIL line"
-	tail -n 20 "$tmp/init-boot.log"
-	fail=$((fail + 1))
-fi
+section init-boot '^init boots: ' bash tests/linux/init-boot.sh --nested
 
 # 8. End-to-end (issue 6): flashpan-init + flashpan-agent from make rootfs, the command line and disk
 #    order from libflashpan (fp_vmm_boot_args, fp_config_disks), tests/e2e/e2e_client.c driving the
 #    agent over the vsock Unix socket: exec modes, users, files, cancel, TTY, /etc files, overlay,
 #    an extra disk across boots, network and no network; three boots in one nested-test-VM run
 #    (tests/linux/e2e.sh; logs and guest consoles in build/linux/e2e).
-fail_before=$fail
-bash tests/linux/e2e.sh >"$tmp/e2e.log" 2>&1
-e2e_rc=$?
-report < <(grep -E '^(PASS|FAIL) ' "$tmp/e2e.log")
-grep -E '^e2e(-[a-z]+)?: ' "$tmp/e2e.log"
-if [ $e2e_rc -ne 0 ] && [ $fail -eq "$fail_before" ]; then
-	echo "FAIL e2e: tests/linux/e2e.sh ended with status $e2e_rc without a FAIL line"
-	tail -n 20 "$tmp/e2e.log"
-	fail=$((fail + 1))
-fi
+section e2e '^e2e(-[a-z]+)?: ' bash tests/linux/e2e.sh
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
