@@ -38,6 +38,7 @@
  *   notify  QueueNotify writes with nothing new on the ring (the exit alone), 250 ms at most
  */
 #include "blk_common.h"
+#include "ring3.h"
 
 const char kernel_name[] = "blkbench";
 
@@ -47,37 +48,12 @@ const char kernel_name[] = "blkbench";
 #define SEQ_QD     4
 #define RAND_BS    4096
 
-#define SEL_KCODE  0x10
-#define SEL_KDATA  0x18
-#define SEL_UDATA  0x20
-#define SEL_UCODE  0x28
-#define SEL_TSS    0x30
 
-#define PTE_P  1ULL
-#define PTE_W  2ULL
-#define PTE_U  4ULL
-#define PTE_PS 0x80ULL
 
-struct tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed));
 
 static struct virtio_dev devs[VIRTIO_MAX_DEVS];
 static struct blk blk;
 
-static uint64_t pml4[512] __attribute__((aligned(4096)));
-static uint64_t pdpt[512] __attribute__((aligned(4096)));
-static uint64_t pd[4][512] __attribute__((aligned(4096)));
-static uint64_t gdt64[8] __attribute__((aligned(16)));
-static struct tss64 tss __attribute__((aligned(16)));
-static uint8_t kstack[16384] __attribute__((aligned(16)));
-static uint8_t ustack[65536] __attribute__((aligned(16)));
 
 /* Data buffers: MAX_QD x 4 KiB for the random tests, SEQ_QD x 1 MiB for the sequential ones. */
 static uint8_t rbuf[MAX_QD][RAND_BS] __attribute__((aligned(4096)));
@@ -196,10 +172,6 @@ struct result {
 	uint16_t used, avail;
 };
 
-static inline void sys(uint64_t nr, const void *arg)
-{
-	__asm__ volatile("int $0x80" : "+a"(nr) : "D"(arg) : "memory");
-}
 
 static bool want(const char *name)
 {
@@ -235,7 +207,7 @@ static void run_test(const struct run *r)
 	next_off = 0;
 	for (unsigned int k = 0; k < r->qd; k++)
 		slot_prepare(q, r, k);
-	sys(SYS_START, r->name);
+	ring3_call(SYS_START, r->name);
 	t0 = rdtsc();
 	t_meas = t0 + warm_ms * per_ms;
 	t_end = t_meas + run_ms * per_ms;
@@ -254,7 +226,7 @@ static void run_test(const struct run *r)
 				struct result e = { .name = r->name, .inflight = inflight, .used = used,
 						    .avail = q->avail_idx };
 
-				sys(SYS_ERROR, &e);
+				ring3_call(SYS_ERROR, &e);
 				break;
 			}
 			if (!measuring && now >= t_meas) {
@@ -313,7 +285,7 @@ static void run_test(const struct run *r)
 	struct result res = { .name = r->name, .ops = ops, .bytes = ops * r->bs, .cycles = t_stop - t_meas,
 			      .errors = errors, .kicks = kicks };
 
-	sys(SYS_END, &res);
+	ring3_call(SYS_END, &res);
 }
 
 /* Diagnostic (not in the default set): QueueNotify writes with nothing new on the ring, i.e. the cost of the exit alone. */
@@ -322,7 +294,7 @@ static void run_notify(void)
 	struct virtq *q = &blk.q;
 	uint64_t t0, t1, n = 0, per_ms = tsc_khz;
 
-	sys(SYS_START, "notify");
+	ring3_call(SYS_START, "notify");
 	t0 = rdtsc();
 	t1 = t0 + (run_ms < 250 ? run_ms : 250) * per_ms;
 	do {
@@ -331,7 +303,7 @@ static void run_notify(void)
 	} while (rdtsc() < t1);
 	struct result res = { .name = "notify", .ops = n, .cycles = rdtsc() - t0, .kicks = n };
 
-	sys(SYS_END, &res);
+	ring3_call(SYS_END, &res);
 }
 
 static const struct run runs[] = {
@@ -341,7 +313,7 @@ static const struct run runs[] = {
 	{ "seqw", VIRTIO_BLK_T_OUT, SEQ_BS, SEQ_QD, false },
 };
 
-static void __attribute__((noreturn, used)) user_main(void)
+static void __attribute__((noreturn)) user_main(void)
 {
 	/* The write test's data: not zeroes (written here, natively). */
 	for (unsigned int k = 0; k < SEQ_QD; k++)
@@ -352,14 +324,12 @@ static void __attribute__((noreturn, used)) user_main(void)
 			run_test(&runs[i]);
 	if (want("notify"))
 		run_notify();
-	sys(SYS_EXIT, NULL);
+	ring3_call(SYS_EXIT, NULL);
 	for (;;)
 		cpu_relax();
 }
 
 /* ---- CPL0 setup ---- */
-
-static bool ud_seen;
 
 static void on_syscall(struct trap_frame *f)
 {
@@ -379,95 +349,13 @@ static void on_syscall(struct trap_frame *f)
 		break;
 	default:
 		kprintf("blkbench: done; back in ring 0 by %s from cs=0x%lx\n",
-			ud_seen ? "#UD on int $0x80 (kvm_pvm)" : "int $0x80", f->cs);
+			ring3_ud_seen() ? "#UD on int $0x80 (kvm_pvm)" : "int $0x80", f->cs);
 		reset();
 	}
 }
 
-/* PLATFORM.md saw `int $0x80` from user mode arrive as #UD on kvm_pvm: take that as the call too. */
-static void on_ud(struct trap_frame *f)
-{
-	const uint8_t *ip = (const uint8_t *)f->rip;
 
-	if ((f->cs & 3) == 3 && ip[0] == 0xcd && ip[1] == 0x80) {
-		if (!ud_seen)
-			kprintf("blkbench: int $0x80 from ring 3 arrived as #UD; taken as the call\n");
-		ud_seen = true;
-		f->rip += 2;
-		on_syscall(f);
-		return;
-	}
-	kprintf("unexpected exception 6 rip=%lx cs=%lx\n", f->rip, f->cs);
-	outb(PANIC_PORT, 1);
-	reset();
-}
 
-static void setup_ring3(void)
-{
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) gd, id;
-	uint64_t cr4, t = (uint64_t)&tss;
-	struct idt_entry {
-		uint16_t off_lo, sel;
-		uint8_t ist, type;
-		uint16_t off_mid;
-		uint32_t off_hi, zero;
-	} *idt;
-
-	/* Page tables: 4 GiB identity of 2 MiB pages, all user-accessible. */
-	for (int i = 0; i < 4; i++) {
-		for (int j = 0; j < 512; j++)
-			pd[i][j] = ((uint64_t)(i * 512 + j) << 21) | PTE_P | PTE_W | PTE_U | PTE_PS;
-		pdpt[i] = (uint64_t)(uintptr_t)pd[i] | PTE_P | PTE_W | PTE_U;
-	}
-	pml4[0] = (uint64_t)(uintptr_t)pdpt | PTE_P | PTE_W | PTE_U;
-	/* No SMEP/SMAP: ring 0 still runs (traps) from these user pages. */
-	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-	cr4 &= ~((1ULL << 20) | (1ULL << 21));
-	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
-	__asm__ volatile("mov %0, %%cr3" : : "r"((uint64_t)(uintptr_t)pml4) : "memory");
-
-	/* GDT: the boot selectors, then user data/code (DPL 3) and the TSS. */
-	gdt64[0] = 0;
-	gdt64[1] = 0x00cf9b000000ffffULL;
-	gdt64[2] = 0x00af9b000000ffffULL;
-	gdt64[3] = 0x00cf93000000ffffULL;
-	gdt64[4] = 0x00cff3000000ffffULL; /* 0x20: data, DPL 3 */
-	gdt64[5] = 0x00affb000000ffffULL; /* 0x28: code64, DPL 3 */
-	tss.rsp[0] = (uint64_t)(uintptr_t)(kstack + sizeof(kstack));
-	tss.iomap_base = sizeof(tss); /* no bitmap: IOPL 3 decides */
-	gdt64[6] = (sizeof(tss) - 1) | (t & 0xffffff) << 16 | 0x89ULL << 40 | ((t >> 24) & 0xff) << 56;
-	gdt64[7] = t >> 32;
-	gd.limit = sizeof(gdt64) - 1;
-	gd.base = (uint64_t)(uintptr_t)gdt64;
-	__asm__ volatile("lgdt %0" : : "m"(gd));
-	__asm__ volatile("ltr %w0" : : "r"((uint16_t)SEL_TSS));
-
-	/* int $0x80 from ring 3: the gate's DPL 3 (lib.c made it DPL 0). */
-	__asm__ volatile("sidt %0" : "=m"(id));
-	idt = (struct idt_entry *)id.base;
-	idt[0x80].type = 0xee;
-	trap_set_handler(0x80, on_syscall);
-	trap_set_handler(6, on_ud);
-}
-
-static void __attribute__((noreturn)) enter_ring3(void)
-{
-	uint64_t sp = (uint64_t)(uintptr_t)(ustack + sizeof(ustack) - 8);
-
-	__asm__ volatile("pushq %0\n\t"
-			 "pushq %1\n\t"
-			 "pushq $0x3002\n\t" /* IOPL 3, IF 0 */
-			 "pushq %2\n\t"
-			 "pushq %3\n\t"
-			 "iretq"
-			 :
-			 : "i"(SEL_UDATA | 3), "r"(sp), "i"(SEL_UCODE | 3), "r"((uint64_t)(uintptr_t)user_main)
-			 : "memory");
-	__builtin_unreachable();
-}
 
 void kmain(struct boot_info *bi)
 {
@@ -507,6 +395,6 @@ void kmain(struct boot_info *bi)
 		blk.q.avail->flags = 1; /* VIRTQ_AVAIL_F_NO_INTERRUPT */
 	kprintf("blkbench: disk at 0x%lx, features 0x%lx, queue %u, event_idx %d, capacity %lu sectors, tests %s;"
 		" entering ring 3\n", blk.dev->base, blk.dev->features, blk.q.size, event_idx, blk.capacity, tests);
-	setup_ring3();
-	enter_ring3();
+	ring3_setup(on_syscall);
+	ring3_enter(user_main);
 }

@@ -36,7 +36,8 @@ $(KOBJ)/%.o: $(KDIR)/%.S
 kobj_of = $(KOBJ)/$(subst -,_,$(1)).o $(if $(filter smp,$(1)),$(KOBJ)/smp_tramp.o) \
 	  $(if $(filter blk-% blkbench,$(1)),$(KOBJ)/virtio.o $(KOBJ)/blk_common.o) \
 	  $(if $(filter net-% netbench,$(1)),$(KOBJ)/virtio.o) \
-	  $(if $(filter vsock-% vsockbench,$(1)),$(KOBJ)/virtio.o $(KOBJ)/vsock_drv.o)
+	  $(if $(filter vsock-% vsockbench,$(1)),$(KOBJ)/virtio.o $(KOBJ)/vsock_drv.o) \
+	  $(if $(filter %bench,$(1)),$(KOBJ)/ring3.o)
 
 define KERNEL_RULE
 $(B)/kernels/$(1).elf: $(call kobj_of,$(1)) $(KCOMMON) $(KDIR)/kernel.ld

@@ -30,6 +30,7 @@
  * and an i8042 reset. "error <test>: ..." when nothing completed for 5 s.
  */
 #include "virtio.h"
+#include "ring3.h"
 
 const char kernel_name[] = "netbench";
 
@@ -39,36 +40,13 @@ const char kernel_name[] = "netbench";
 #define BUF_LEN   (HDR_LEN + FRAME_MAX)
 #define ETHERTYPE 0x88b5
 
-#define SEL_UDATA 0x20
-#define SEL_UCODE 0x28
-#define SEL_TSS   0x30
 
-#define PTE_P  1ULL
-#define PTE_W  2ULL
-#define PTE_U  4ULL
-#define PTE_PS 0x80ULL
 
-struct tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed));
 
 static struct virtio_dev devs[VIRTIO_MAX_DEVS];
 static struct virtio_dev *dev;
 static struct virtq rxq, txq;
 
-static uint64_t pml4[512] __attribute__((aligned(4096)));
-static uint64_t pdpt[512] __attribute__((aligned(4096)));
-static uint64_t pd[4][512] __attribute__((aligned(4096)));
-static uint64_t gdt64[8] __attribute__((aligned(16)));
-static struct tss64 tss __attribute__((aligned(16)));
-static uint8_t kstack[16384] __attribute__((aligned(16)));
-static uint8_t ustack[65536] __attribute__((aligned(16)));
 
 static uint8_t bufs[QSIZE][BUF_LEN + 6] __attribute__((aligned(64)));
 
@@ -120,10 +98,6 @@ struct result {
 	uint16_t used, avail;
 };
 
-static inline void sys(uint64_t nr, const void *arg)
-{
-	__asm__ volatile("int $0x80" : "+a"(nr) : "D"(arg) : "memory");
-}
 
 static void run_test(void)
 {
@@ -157,7 +131,7 @@ static void run_test(void)
 	}
 	/* No interrupts: used_event kept behind (EVENT_IDX) or NO_INTERRUPT. */
 	*used_event_p(q) = (uint16_t)(q->last_used - 1);
-	sys(SYS_START, name);
+	ring3_call(SYS_START, name);
 	t0 = rdtsc();
 	t_meas = t0 + warm_ms * per_ms;
 	t_end = t_meas + run_ms * per_ms;
@@ -180,7 +154,7 @@ static void run_test(void)
 			if (now - last_progress > 5000 * per_ms) {
 				struct result e = { .name = name, .used = used, .avail = q->avail_idx };
 
-				sys(SYS_ERROR, &e);
+				ring3_call(SYS_ERROR, &e);
 				break;
 			}
 			/* The device may wait for a kick that a stale avail_event hid (both sides idle). */
@@ -218,20 +192,18 @@ static void run_test(void)
 	struct result res = { .name = name, .frames = frames, .bytes = bytes, .cycles = now - t_meas,
 			      .errors = errors, .kicks = kicks };
 
-	sys(SYS_END, &res);
+	ring3_call(SYS_END, &res);
 }
 
-static void __attribute__((noreturn, used)) user_main(void)
+static void __attribute__((noreturn)) user_main(void)
 {
 	run_test();
-	sys(SYS_EXIT, NULL);
+	ring3_call(SYS_EXIT, NULL);
 	for (;;)
 		cpu_relax();
 }
 
 /* ---- CPL0 setup ---- */
-
-static bool ud_seen;
 
 static void on_syscall(struct trap_frame *f)
 {
@@ -250,88 +222,13 @@ static void on_syscall(struct trap_frame *f)
 		break;
 	default:
 		kprintf("netbench: done; back in ring 0 by %s from cs=0x%lx\n",
-			ud_seen ? "#UD on int $0x80 (kvm_pvm)" : "int $0x80", f->cs);
+			ring3_ud_seen() ? "#UD on int $0x80 (kvm_pvm)" : "int $0x80", f->cs);
 		reset();
 	}
 }
 
-static void on_ud(struct trap_frame *f)
-{
-	const uint8_t *ip = (const uint8_t *)f->rip;
 
-	if ((f->cs & 3) == 3 && ip[0] == 0xcd && ip[1] == 0x80) {
-		ud_seen = true;
-		f->rip += 2;
-		on_syscall(f);
-		return;
-	}
-	kprintf("unexpected exception 6 rip=%lx cs=%lx\n", f->rip, f->cs);
-	outb(PANIC_PORT, 1);
-	reset();
-}
 
-static void setup_ring3(void)
-{
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) gd, id;
-	uint64_t cr4, t = (uint64_t)&tss;
-	struct idt_entry {
-		uint16_t off_lo, sel;
-		uint8_t ist, type;
-		uint16_t off_mid;
-		uint32_t off_hi, zero;
-	} *idt;
-
-	for (int i = 0; i < 4; i++) {
-		for (int j = 0; j < 512; j++)
-			pd[i][j] = ((uint64_t)(i * 512 + j) << 21) | PTE_P | PTE_W | PTE_U | PTE_PS;
-		pdpt[i] = (uint64_t)(uintptr_t)pd[i] | PTE_P | PTE_W | PTE_U;
-	}
-	pml4[0] = (uint64_t)(uintptr_t)pdpt | PTE_P | PTE_W | PTE_U;
-	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-	cr4 &= ~((1ULL << 20) | (1ULL << 21)); /* no SMEP/SMAP: ring 0 traps run from user pages */
-	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
-	__asm__ volatile("mov %0, %%cr3" : : "r"((uint64_t)(uintptr_t)pml4) : "memory");
-
-	gdt64[0] = 0;
-	gdt64[1] = 0x00cf9b000000ffffULL;
-	gdt64[2] = 0x00af9b000000ffffULL;
-	gdt64[3] = 0x00cf93000000ffffULL;
-	gdt64[4] = 0x00cff3000000ffffULL; /* 0x20: data, DPL 3 */
-	gdt64[5] = 0x00affb000000ffffULL; /* 0x28: code64, DPL 3 */
-	tss.rsp[0] = (uint64_t)(uintptr_t)(kstack + sizeof(kstack));
-	tss.iomap_base = sizeof(tss);
-	gdt64[6] = (sizeof(tss) - 1) | (t & 0xffffff) << 16 | 0x89ULL << 40 | ((t >> 24) & 0xff) << 56;
-	gdt64[7] = t >> 32;
-	gd.limit = sizeof(gdt64) - 1;
-	gd.base = (uint64_t)(uintptr_t)gdt64;
-	__asm__ volatile("lgdt %0" : : "m"(gd));
-	__asm__ volatile("ltr %w0" : : "r"((uint16_t)SEL_TSS));
-
-	__asm__ volatile("sidt %0" : "=m"(id));
-	idt = (struct idt_entry *)id.base;
-	idt[0x80].type = 0xee;
-	trap_set_handler(0x80, on_syscall);
-	trap_set_handler(6, on_ud);
-}
-
-static void __attribute__((noreturn)) enter_ring3(void)
-{
-	uint64_t sp = (uint64_t)(uintptr_t)(ustack + sizeof(ustack) - 8);
-
-	__asm__ volatile("pushq %0\n\t"
-			 "pushq %1\n\t"
-			 "pushq $0x3002\n\t" /* IOPL 3, IF 0 */
-			 "pushq %2\n\t"
-			 "pushq %3\n\t"
-			 "iretq"
-			 :
-			 : "i"(SEL_UDATA | 3), "r"(sp), "i"(SEL_UCODE | 3), "r"((uint64_t)(uintptr_t)user_main)
-			 : "memory");
-	__builtin_unreachable();
-}
 
 void kmain(struct boot_info *bi)
 {
@@ -377,6 +274,6 @@ void kmain(struct boot_info *bi)
 	}
 	kprintf("netbench: net at 0x%lx, features 0x%lx, queues %u, event_idx %d, test %s, %lu-byte frames;"
 		" entering ring 3\n", dev->base, dev->features, QSIZE, event_idx, test_rx ? "rx" : "tx", frame_size);
-	setup_ring3();
-	enter_ring3();
+	ring3_setup(on_syscall);
+	ring3_enter(user_main);
 }
