@@ -72,12 +72,16 @@ clean:
 help:
 	@echo "make deps        install system packages (apt-get, non-interactive)"
 	@echo "make             build build/flashpan, build/libflashpan.a and the tiny test kernels"
-	@echo "make test        every fast test (unit, tiny kernels, CLI); ends with 'N passed, N failed'"
-	@echo "make test-linux  the real guest kernel: nested test VM and pvm-safe boot on this host"
+	@echo "make test        every fast test (unit, tiny kernels, devices, agent, API, CLI); ends with 'N passed, N failed'"
+	@echo "make test-linux  the real guest: nested test VM (boots, disks, net, vsock, agent, API) and pvm-safe on this host"
+	@echo "make guest       the static guest init and agent (build/guest)"
+	@echo "make rootfs      the guest images (build/rootfs; no root, no loop mounts)"
+	@echo "make fuzz        libFuzzer harnesses for the guest-facing parsers (FUZZ_SECONDS each, default 30)"
+	@echo "make install     PREFIX=... installs flashpan, libflashpan (.a, .so), flashpan.h, flashpan.pc"
 	@echo "make kernel      build the guest kernel (cached under /var/cache/flashpan)"
 	@echo "make vm-image    prepare the nested test VM (Debian cloud kernel + kvm modules, cached)"
 	@echo "make vm-selftest boot the nested test VM and check /dev/kvm inside it"
-	@echo "make bench       benchmarks side by side with QEMU microvm"
+	@echo "make bench       benchmarks side by side with QEMU microvm (BENCH_SECTIONS: host blk net vsock api nested)"
 	@echo "make demo        deps + build + boot the real guest and run a command in it"
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
