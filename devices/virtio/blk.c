@@ -3,22 +3,16 @@
 
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <liburing.h>
-#include <libgen.h>
 #include <linux/falloc.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "devices/virtio/blk_image.h"
 #include "devices/virtio/blk_req.h"
 
 /* Feature bits (virtio 1.2 §5.2.3). */
@@ -77,7 +71,6 @@ struct blk {
 	char id[BLK_ID_BYTES];
 	char *path;
 	int fd;
-	bool can_punch, can_zero_range;
 
 	struct io_uring ring;
 	bool ring_ok;
@@ -89,139 +82,30 @@ struct blk {
 	uint32_t signal_mask;    /* queues with used entries not yet signalled */
 };
 
-int blk_config_parse(const char *arg, struct blk_config *cfg, char *err, size_t errlen)
-{
-	char *copy = strdup(arg), *opt, *save = NULL;
-
-	*cfg = (struct blk_config){ 0 };
-	if (!copy)
-		return -ENOMEM;
-	opt = strtok_r(copy, ",", &save);
-	if (!opt || arg[0] == ',') {
-		snprintf(err, errlen, "--disk needs PATH[,ro][,id=NAME], not '%s'", arg);
-		goto fail;
-	}
-	cfg->path = strdup(opt);
-	while ((opt = strtok_r(NULL, ",", &save))) {
-		if (!strcmp(opt, "ro")) {
-			cfg->read_only = true;
-		} else if (!strncmp(opt, "id=", 3) && opt[3] && strlen(opt + 3) <= BLK_ID_BYTES) {
-			free(cfg->id);
-			cfg->id = strdup(opt + 3);
-		} else {
-			snprintf(err, errlen, "--disk %s: unknown option '%s' (want ro or id=NAME, NAME 1 to %d bytes)",
-				 arg, opt, BLK_ID_BYTES);
-			goto fail;
-		}
-	}
-	free(copy);
-	return 0;
-fail:
-	free(copy);
-	blk_config_free(cfg);
-	return -EINVAL;
-}
-
-void blk_config_free(struct blk_config *cfg)
-{
-	free(cfg->path);
-	free(cfg->id);
-	*cfg = (struct blk_config){ 0 };
-}
-
-/*
- * Which fallocate modes the file system takes: try them on an unnamed
- * temporary file in the image's folder (same file system, no effect on the
- * image). Without O_TMPFILE, a hole punched past the end of the image is a
- * harmless probe for PUNCH_HOLE; ZERO_RANGE is then not offered.
- */
-static void probe_fallocate(struct blk *b)
-{
-	char *dir_copy = strdup(b->path);
-	int tfd = dir_copy ? open(dirname(dir_copy), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1;
-	struct stat st;
-
-	free(dir_copy);
-	if (tfd >= 0) {
-		b->can_punch = fallocate(tfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096) == 0;
-		b->can_zero_range = fallocate(tfd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096) == 0;
-		close(tfd);
-	} else if (fstat(b->fd, &st) == 0) {
-		b->can_punch = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					 (st.st_size + 4095) & ~4095LL, 4096) == 0;
-	}
-}
-
-static void default_id(struct blk *b, const struct blk_config *cfg)
-{
-	const char *name = cfg->id;
-	char *copy = NULL;
-
-	if (!name) {
-		copy = strdup(cfg->path);
-		name = copy ? basename(copy) : "";
-	}
-	/* NUL-padded to 20 bytes; a 20-byte id has no terminator (§5.2.6). */
-	strncpy(b->id, name, sizeof(b->id));
-	free(copy);
-}
-
 int blk_open(const struct blk_config *cfg, struct blk **out)
 {
 	struct blk *b = calloc(1, sizeof(*b));
-	struct stat st;
-	uint64_t size;
+	struct blk_image img;
 	int err;
 
 	if (!b)
 		return -ENOMEM;
 	b->efd = -1;
+	b->fd = -1;
 	b->path = strdup(cfg->path);
+	err = blk_image_open(cfg, &img);
+	if (err) {
+		blk_destroy(b);
+		return err;
+	}
+	b->fd = img.fd;
 	b->lim.read_only = cfg->read_only;
-	b->fd = open(cfg->path, (cfg->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0 || fstat(b->fd, &st) < 0) {
-		err = -errno;
-		fprintf(stderr, "flashpan: --disk %s: %s\n", cfg->path, strerror(errno));
-		goto fail;
-	}
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(b->fd, BLKGETSIZE64, &size) < 0) {
-			err = -errno;
-			fprintf(stderr, "flashpan: --disk %s: BLKGETSIZE64: %s\n", cfg->path, strerror(errno));
-			goto fail;
-		}
-	} else if (S_ISREG(st.st_mode)) {
-		size = (uint64_t)st.st_size;
-	} else {
-		err = -EINVAL;
-		fprintf(stderr, "flashpan: --disk %s: not a regular file or block device\n", cfg->path);
-		goto fail;
-	}
-	if (size % BLK_SECTOR_SIZE) {
-		err = -EINVAL;
-		fprintf(stderr, "flashpan: --disk %s: size %" PRIu64 " is not a multiple of 512 bytes\n",
-			cfg->path, size);
-		goto fail;
-	}
-	/* Two VMMs must not write one image; readers share (and keep writers out). */
-	if (flock(b->fd, (cfg->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		err = -errno;
-		fprintf(stderr, "flashpan: --disk %s: %s\n", cfg->path,
-			errno == EWOULDBLOCK ? "in use by another process (locked; is another VMM running on it?)"
-					     : strerror(errno));
-		goto fail;
-	}
-	b->lim.capacity = size >> BLK_SECTOR_SHIFT;
-	if (!cfg->read_only && S_ISREG(st.st_mode))
-		probe_fallocate(b);
-	b->lim.discard = b->can_punch;
-	b->lim.write_zeroes = b->can_zero_range;
-	default_id(b, cfg);
+	b->lim.capacity = img.capacity;
+	b->lim.discard = img.can_punch;
+	b->lim.write_zeroes = img.can_zero_range;
+	memcpy(b->id, img.id, sizeof(b->id));
 	*out = b;
 	return 0;
-fail:
-	blk_destroy(b);
-	return err;
 }
 
 /* ---- requests ---- */
@@ -296,7 +180,7 @@ static bool op_queue(struct blk *b, struct blk_op *op)
 		g = &r->range[op->next_range];
 		mode = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
 		/* WRITE_ZEROES keeps the blocks allocated unless the driver allowed unmapping. */
-		if (r->type == VIRTIO_BLK_T_WRITE_ZEROES && !((g->flags & VIRTIO_BLK_WZ_F_UNMAP) && b->can_punch))
+		if (r->type == VIRTIO_BLK_T_WRITE_ZEROES && !((g->flags & VIRTIO_BLK_WZ_F_UNMAP) && b->lim.discard))
 			mode = FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE;
 		io_uring_prep_fallocate(sqe, b->fd, mode, g->sector << BLK_SECTOR_SHIFT,
 					(uint64_t)g->nr_sectors << BLK_SECTOR_SHIFT);
@@ -569,7 +453,7 @@ static void blk_setup_features(struct blk *b, unsigned int nr_queues)
 		f |= 1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
 		c->max_write_zeroes_sectors = htole32(BLK_MAX_RANGE_SECTORS);
 		c->max_write_zeroes_seg = htole32(BLK_MAX_RANGES);
-		c->write_zeroes_may_unmap = b->can_punch;
+		c->write_zeroes_may_unmap = b->lim.discard;
 	}
 	b->ops = (struct virtio_dev_ops){
 		.name = "virtio-blk",
