@@ -16,7 +16,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SMP=${FLASHPAN_VM_SMP:-2}
 MEM=${FLASHPAN_VM_MEM:-2048}
 TIMEOUT=${FLASHPAN_VM_TIMEOUT:-600}
-CPU=${FLASHPAN_VM_CPU:-max} # only -cpu max (or another model with svm) gives the VM KVM
+# Only -cpu max (or another model with svm) gives the VM KVM. Without XSAVE: TCG's max CPU reports an
+# XSAVE area size (CPUID 0xD) that does not follow XCR0 for the inner guest, so every inner Linux
+# boot printed "XSAVE consistency problem: size 2696 != kernel_size 576" with a register dump, and
+# one such boot triple-faulted in the middle of it (CI run, 2026-11-26). With -xsave the inner
+# guest uses FXSAVE and boots without the warning.
+CPU=${FLASHPAN_VM_CPU:-max,-xsave}
 APPEND=
 OUT=
 NOKVM=0
