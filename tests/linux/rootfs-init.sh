@@ -12,6 +12,9 @@
 export PATH=/bin
 mount -t devtmpfs dev /dev 2>/dev/null # CONFIG_DEVTMPFS_MOUNT usually did it already
 mount -t proc proc /proc
+# Kernel messages off the console from here: with 2 vCPUs a printk (e.g. "drop_caches: 3" from the
+# other CPU) lands in the middle of a DISKS-CHECK line still draining through the UART.
+echo 1 >/proc/sys/kernel/printk
 mount -t sysfs sys /sys
 . /etc/disks-expect
 
