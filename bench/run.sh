@@ -541,7 +541,9 @@ section_net() {
 			sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 			ip tuntap add dev fp0 mode tap vnet_hdr && ip link set fp0 up'; then
 			have_tap=1
-			trap 'ip netns del '"$ns"' 2>/dev/null; rm -rf "$TMP"' EXIT
+			# rm first, and || true: under set -e a failing command ends the trap, and the section
+			# deletes the namespace itself on the normal path.
+			trap 'rm -rf "$TMP"; ip netns del '"$ns"' 2>/dev/null || true' EXIT
 		else
 			echo "bench: net: cannot make a TAP in a network namespace; TAP rows will be n/a" >&2
 			ip netns del "$ns" 2>/dev/null
