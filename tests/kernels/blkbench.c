@@ -86,20 +86,6 @@ static uint64_t xorshift(void)
 	return rng;
 }
 
-static inline void mb(void) { __asm__ volatile("mfence" ::: "memory"); }
-
-/* vring_need_event (§2.7.10). */
-static inline bool need_event(uint16_t ev, uint16_t new_idx, uint16_t old_idx)
-{
-	return (uint16_t)(new_idx - ev - 1) < (uint16_t)(new_idx - old_idx);
-}
-
-static uint16_t *used_event_p(struct virtq *q) { return (uint16_t *)&q->avail->ring[q->size]; }
-static volatile uint16_t *avail_event_p(struct virtq *q)
-{
-	return (volatile uint16_t *)&q->used->ring[q->size];
-}
-
 static uint64_t next_off;
 
 static uint64_t next_sector(const struct run *r)
@@ -142,25 +128,6 @@ static inline void slot_submit(struct virtq *q, const struct run *r, unsigned in
 
 static uint16_t kicked_idx;
 static uint64_t kicks;
-
-/* Publish avail->idx and notify if the device wants it (§2.7.13). */
-static inline void publish_kick(struct virtq *q)
-{
-	bool kick;
-
-	virtio_barrier();
-	q->avail->idx = q->avail_idx;
-	mb(); /* the idx store before reading the device's suppression state */
-	if (event_idx)
-		kick = need_event(*avail_event_p(q), q->avail_idx, kicked_idx);
-	else
-		kick = !(q->used->flags & 1 /* VIRTQ_USED_F_NO_NOTIFY */);
-	kicked_idx = q->avail_idx;
-	if (kick) {
-		kicks++;
-		virtio_write32(q->dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->index);
-	}
-}
 
 /* Calls into ring 0: int $0x80, RAX = call, RDI/RSI = arguments. */
 enum { SYS_EXIT, SYS_START, SYS_END, SYS_ERROR };
@@ -214,7 +181,7 @@ static void run_test(const struct run *r)
 	for (unsigned int k = 0; k < r->qd; k++)
 		slot_submit(q, r, k);
 	inflight = r->qd;
-	publish_kick(q);
+	kicks += virtq_publish_kick(q, event_idx, &kicked_idx);
 	last_progress = t0;
 	for (;;) {
 		uint16_t used = q->used->idx;
@@ -272,13 +239,13 @@ static void run_test(const struct run *r)
 			}
 		}
 		/* Keep the device from interrupting (IF=0 anyway; saves the VMM the irqfd write). */
-		*used_event_p(q) = (uint16_t)(q->last_used - 1);
+		*virtq_used_event(q) = (uint16_t)(q->last_used - 1);
 		if (stopping) {
 			if (!inflight)
 				break;
 			continue;
 		}
-		publish_kick(q);
+		kicks += virtq_publish_kick(q, event_idx, &kicked_idx);
 	}
 	if (!t_stop)
 		t_stop = rdtsc();

@@ -57,37 +57,8 @@ static uint8_t mac[6];
 
 /* ---- ring-3 loop (everything from here to user_main runs at CPL3) ---- */
 
-static inline void mb(void) { __asm__ volatile("mfence" ::: "memory"); }
-
-/* vring_need_event (§2.7.10). */
-static inline bool need_event(uint16_t ev, uint16_t new_idx, uint16_t old_idx)
-{
-	return (uint16_t)(new_idx - ev - 1) < (uint16_t)(new_idx - old_idx);
-}
-
-static volatile uint16_t *used_event_p(struct virtq *q) { return (volatile uint16_t *)&q->avail->ring[q->size]; }
-static volatile uint16_t *avail_event_p(struct virtq *q) { return (volatile uint16_t *)&q->used->ring[q->size]; }
 
 static uint64_t kicks;
-
-/* Publish avail->idx and notify if the device wants it (§2.7.13). */
-static inline void publish_kick(struct virtq *q, uint16_t *kicked_idx)
-{
-	bool kick;
-
-	virtio_barrier();
-	q->avail->idx = q->avail_idx;
-	mb(); /* the idx store before reading the device's suppression state */
-	if (event_idx)
-		kick = need_event(*avail_event_p(q), q->avail_idx, *kicked_idx);
-	else
-		kick = !(q->used->flags & 1 /* VIRTQ_USED_F_NO_NOTIFY */);
-	*kicked_idx = q->avail_idx;
-	if (kick) {
-		kicks++;
-		virtio_write32(q->dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->index);
-	}
-}
 
 /* Calls into ring 0: int $0x80, RAX = call, RDI = argument. */
 enum { SYS_EXIT, SYS_START, SYS_END, SYS_ERROR };
@@ -130,13 +101,13 @@ static void run_test(void)
 		q->avail->ring[i] = (uint16_t)i;
 	}
 	/* No interrupts: used_event kept behind (EVENT_IDX) or NO_INTERRUPT. */
-	*used_event_p(q) = (uint16_t)(q->last_used - 1);
+	*virtq_used_event(q) = (uint16_t)(q->last_used - 1);
 	ring3_call(SYS_START, name);
 	t0 = rdtsc();
 	t_meas = t0 + warm_ms * per_ms;
 	t_end = t_meas + run_ms * per_ms;
 	q->avail_idx = (uint16_t)(q->avail_idx + q->size);
-	publish_kick(q, &kicked_idx);
+	kicks += virtq_publish_kick(q, event_idx, &kicked_idx);
 	last_progress = t0;
 	for (;;) {
 		uint16_t used = q->used->idx;
@@ -186,8 +157,8 @@ static void run_test(void)
 			q->avail->ring[q->avail_idx % q->size] = (uint16_t)id;
 			q->avail_idx++;
 		}
-		*used_event_p(q) = (uint16_t)(q->last_used - 1);
-		publish_kick(q, &kicked_idx);
+		*virtq_used_event(q) = (uint16_t)(q->last_used - 1);
+		kicks += virtq_publish_kick(q, event_idx, &kicked_idx);
 	}
 	struct result res = { .name = name, .frames = frames, .bytes = bytes, .cycles = now - t_meas,
 			      .errors = errors, .kicks = kicks };

@@ -149,6 +149,49 @@ static inline void virtio_write32(const struct virtio_dev *d, uint32_t off, uint
 	*(volatile uint32_t *)(d->base + off) = v;
 }
 
+/*
+ * EVENT_IDX notification suppression for drivers that poll (virtio 1.2 §2.7.10):
+ * used_event sits after the avail ring, avail_event after the used ring.
+ */
+static inline volatile uint16_t *virtq_used_event(struct virtq *q)
+{
+	return (volatile uint16_t *)&q->avail->ring[q->size];
+}
+
+static inline volatile uint16_t *virtq_avail_event(struct virtq *q)
+{
+	return (volatile uint16_t *)&q->used->ring[q->size];
+}
+
+/* vring_need_event: did new_idx pass event since old_idx? */
+static inline bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+/*
+ * Publish avail->idx (the entries were written by the caller) and notify only
+ * if the device asks for it: avail_event with EVENT_IDX, else used->flags
+ * NO_NOTIFY (§2.7.13). *kicked_idx is the index at the previous call.
+ * Returns whether it notified.
+ */
+static inline bool virtq_publish_kick(struct virtq *q, bool event_idx, uint16_t *kicked_idx)
+{
+	bool kick;
+
+	virtio_barrier();
+	q->avail->idx = q->avail_idx;
+	__asm__ volatile("mfence" ::: "memory"); /* the idx store before reading the device's state */
+	if (event_idx)
+		kick = virtq_need_event(*virtq_avail_event(q), q->avail_idx, *kicked_idx);
+	else
+		kick = !(q->used->flags & 1 /* VIRTQ_USED_F_NO_NOTIFY */);
+	*kicked_idx = q->avail_idx;
+	if (kick)
+		virtio_write32(q->dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->index);
+	return kick;
+}
+
 static inline uint32_t virtio_status(const struct virtio_dev *d)
 {
 	return virtio_read32(d, VIRTIO_MMIO_STATUS);
